@@ -1,0 +1,112 @@
+"""The loyalty program as the rules see it: tiers, earning, window, campaigns, versions.
+
+Frozen dataclasses built by the program-file loader (`streams/program.py`), which validates
+the TOML with pydantic and names the field of every error. Nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+class QualifyingBasis(StrEnum):
+    BASE = "base"  # base points of sales, before any multiplier or bonus
+    EARNED = "earned"  # all points earned from sales (multiplied + campaign bonuses)
+    SPEND = "spend"  # eligible spend, floored to whole currency units
+    VISITS = "visits"  # one per sale receipt
+
+
+class DowngradePolicy(StrEnum):
+    RECALCULATE = "recalculate"
+    ONE_DOWN = "one_down"
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    name: str
+    threshold: int
+    multiplier: Decimal
+    entry_bonus: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    id: str
+    name: str
+    starts: datetime  # naive, local to the program timezone
+    ends: datetime  # naive, local; exclusive
+    tiers: tuple[str, ...] = ()  # empty = all tiers
+    weekdays: tuple[int, ...] = ()  # 0 = Monday .. 6 = Sunday; empty = every day
+    categories: tuple[str, ...] = ()  # empty = all categories
+    skus: tuple[str, ...] = ()  # empty = all lines
+    bonus_multiplier: Decimal | None = None
+    bonus_points: int | None = None
+    min_spend: Decimal = Decimal(0)
+    max_bonus_per_member: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    email_subject: str = ""
+    email_body: str = ""
+    sms_body: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Templates:
+    """Notification texts; placeholders: {name} {from_tier} {to_tier} {qualifying_points}
+    {next_tier} {points_to_next_tier} {balance} {points} {expires_on}."""
+
+    tier_up: Template = Template()
+    tier_down: Template = Template()
+    points_expiring: Template | None = None
+    expiry_reminder_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramVersion:
+    """The rules in force from `effective_from` (naive local datetime; None = always)."""
+
+    tiers: tuple[Tier, ...]
+    effective_from: datetime | None = None
+    points_per_unit: Decimal = Decimal(1)
+    excluded_categories: frozenset[str] = frozenset()
+    qualifying_basis: QualifyingBasis = QualifyingBasis.BASE
+    window_months: int = 12
+    downgrade_policy: DowngradePolicy = DowngradePolicy.RECALCULATE
+    hold_months: int = 0
+    campaigns: tuple[Campaign, ...] = ()
+    expiry_months: int | None = None
+    returns_match_days: int = 7
+    auto_enroll: bool = True
+    templates: Templates = Templates()
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    name: str
+    currency: str
+    timezone: str
+    versions: tuple[ProgramVersion, ...]  # sorted by effective_from, the first one None
+    zone: ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "zone", ZoneInfo(self.timezone))
+
+    def version_at(self, local: datetime) -> ProgramVersion:
+        """The version in force at a naive local datetime."""
+        current = self.versions[0]
+        for version in self.versions[1:]:
+            if version.effective_from is not None and version.effective_from <= local:
+                current = version
+            else:
+                break
+        return current
+
+    def local(self, moment: datetime) -> datetime:
+        """A timezone-aware moment as a naive local datetime of the program timezone."""
+        return moment.astimezone(self.zone).replace(tzinfo=None)

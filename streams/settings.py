@@ -1,0 +1,91 @@
+"""tierflow's settings: one pydantic-settings class, read from `TIERFLOW_*` variables and flags.
+
+Every process (worker, sink, CLI, tests) builds one `Settings` and passes it down; no module
+reads `os.environ` on its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TOPIC_NAMES = {
+    "receipts": "pos.receipts",
+    "member_events": "loyalty.member-events",
+    "ledger": "loyalty.ledger",
+    "tier_changes": "loyalty.tier-changes",
+    "notifications": "loyalty.notifications",
+    "dead_letters": "loyalty.dead-letters",
+    "review_ticks": "loyalty.review-ticks",
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TIERFLOW_", extra="ignore")
+
+    # Kafka: an existing cluster, or None to use the embedded broker.
+    bootstrap_servers: str | None = None
+    security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    schema_registry_url: str | None = None
+
+    # The embedded broker (Apache Kafka in KRaft combined mode, run from Maven-fetched jars).
+    home: Path = Field(default=Path(".tierflow"), description="state folder: jars, broker data")
+    broker_port: int = Field(default=19092, ge=1, le=65535)
+    controller_port: int = Field(default=19093, ge=1, le=65535)
+    broker_start_timeout: float = Field(default=60.0, gt=0)
+
+    # Topics.
+    topic_prefix: str = ""
+    partitions: int = Field(default=8, ge=1, le=1024)
+    retention_ms: int = Field(default=-1, ge=-1, description="-1 keeps history forever")
+
+    # The program file and the analytics store.
+    program: Path = Path("streams/program.example.toml")
+    duckdb: Path = Path("data/tierflow.duckdb")
+
+    # The Faust worker.
+    app_id: str = "tierflow"
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    worker_datadir: Path = Path(".tierflow/worker")
+    store: str = "memory://"
+    commit_interval: float = Field(default=0.1, gt=0)
+    exactly_once: bool = True
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix_is_a_topic_name_part(cls, value: str) -> str:
+        allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        if not set(value) <= allowed:
+            raise ValueError("may hold only letters, digits, '.', '_' and '-'")
+        return value
+
+    def topic(self, name: str) -> str:
+        """The full topic name of a contract topic ('receipts', 'ledger', ...)."""
+        return self.topic_prefix + TOPIC_NAMES[name]
+
+    @property
+    def bootstrap(self) -> str:
+        return self.bootstrap_servers or f"127.0.0.1:{self.broker_port}"
+
+    def kafka_client_config(self) -> dict[str, Any]:
+        """librdkafka (confluent-kafka) settings: bootstrap plus security, passed through."""
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap,
+            "security.protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            config["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username is not None:
+            config["sasl.username"] = self.sasl_username
+        if self.sasl_password is not None:
+            config["sasl.password"] = self.sasl_password.get_secret_value()
+        if self.ssl_cafile is not None:
+            config["ssl.ca.location"] = str(self.ssl_cafile)
+        return config
