@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     broker_port: int = Field(default=19092, ge=1, le=65535)
     controller_port: int = Field(default=19093, ge=1, le=65535)
     broker_start_timeout: float = Field(default=60.0, gt=0)
+    broker_stop_timeout: float = Field(default=30.0, gt=0, description="then SIGKILL")
+    broker_heap: str = Field(default="1g", pattern=r"^[0-9]+[kmgKMG]$", description="-Xmx")
+    kafka_jars: Path | None = Field(default=None, description="default <home>/kafka/libs")
 
     # Topics.
     topic_prefix: str = ""
@@ -55,8 +58,19 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535)
     worker_datadir: Path = Path(".tierflow/worker")
     store: str = "memory://"
-    commit_interval: float = Field(default=0.1, gt=0)
-    exactly_once: bool = True
+    commit_interval: float = Field(default=0.1, gt=0, description="offset commit, seconds")
+    exactly_once: bool = Field(
+        default=False,
+        description="Faust transactions; off: at-least-once with idempotent effects "
+        "(docs/streaming.md says why)",
+    )
+    web_host: str = Field(default="127.0.0.1", description="the host other workers route to")
+    standby_replicas: int = Field(default=0, ge=0, description="warm table copies per partition")
+    batch_size: int = Field(default=2000, ge=1, description="input events per member batch")
+    batch_within: float = Field(default=0.02, gt=0, description="seconds to fill a batch")
+    review_timer: bool = Field(default=True, description="the leader publishes review ticks")
+    review_interval: float = Field(default=60.0, gt=0, description="seconds between checks")
+    producer_linger: float = Field(default=0.005, ge=0, description="seconds")
 
     @field_validator("topic_prefix")
     @classmethod
