@@ -1,0 +1,139 @@
+"""The contract's Kafka topics: create them with the configured partitions and retention, once.
+
+Inputs and the worker's tables are co-partitioned by member_id, so an existing topic with a
+different partition count is an error, never silently accepted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from streams.settings import TOPIC_NAMES, Settings
+
+ADMIN_TIMEOUT_S = 30.0
+
+
+class TopicError(Exception):
+    """A topic that cannot be made as the settings ask. Codes: partition_mismatch,
+    create_failed, unreachable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One contract topic as it stands after `create_topics`."""
+
+    name: str
+    partitions: int
+    created: bool
+
+
+def create_topics(settings: Settings, names: Iterable[str] = TOPIC_NAMES) -> list[Topic]:
+    """Make sure every named contract topic exists with settings.partitions partitions.
+
+    Idempotent: existing topics with the right partition count are left as they are; new
+    ones get retention.ms = settings.retention_ms. Returns once every topic has a leader for
+    each partition, so a producer right after never meets an unknown topic.
+    """
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from streams.broker import broker_answers
+
+    if not broker_answers(settings, timeout=10.0):
+        raise TopicError(
+            "unreachable",
+            f"Kafka at {settings.bootstrap} does not answer a metadata request within 10 s. "
+            "Start the embedded broker (`tierflow broker start`) or check "
+            "TIERFLOW_BOOTSTRAP_SERVERS and the security settings.",
+        )
+    admin = AdminClient(settings.kafka_client_config())
+    wanted = [settings.topic(name) for name in names]
+    existing = _partition_counts(admin, wanted)
+    _check_partitions(existing, settings.partitions)
+    missing = [name for name in wanted if name not in existing]
+    created: set[str] = set()
+    if missing:
+        # replication_factor -1: the cluster's default.replication.factor (1 on the embedded
+        # broker, the operator's choice on a real cluster).
+        config = {"retention.ms": str(settings.retention_ms)}
+        new = [NewTopic(name, settings.partitions, -1, config=config) for name in missing]
+        futures = admin.create_topics(new, request_timeout=ADMIN_TIMEOUT_S)
+        for name, future in futures.items():
+            try:
+                future.result(timeout=ADMIN_TIMEOUT_S)
+                created.add(name)
+            except KafkaException as error:
+                kafka_error = error.args[0]
+                if kafka_error.code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise TopicError(
+                        "create_failed", f"cannot create topic {name}: {kafka_error.str()}"
+                    ) from error
+    counts = _wait_for_leaders(admin, wanted)
+    _check_partitions(counts, settings.partitions)
+    return [Topic(name, counts[name], name in created) for name in wanted]
+
+
+def _partition_counts(admin: Any, names: list[str]) -> dict[str, int]:
+    """Partition counts of those of `names` that exist (and whose metadata is complete)."""
+    from confluent_kafka import KafkaException
+
+    try:
+        metadata = admin.list_topics(timeout=ADMIN_TIMEOUT_S)
+    except KafkaException as error:
+        raise TopicError(
+            "unreachable",
+            f"Kafka did not answer a metadata request within {ADMIN_TIMEOUT_S:g} s: {error}. "
+            "Is the broker running (`tierflow broker status`)?",
+        ) from error
+    return {
+        name: len(metadata.topics[name].partitions)
+        for name in names
+        if name in metadata.topics and metadata.topics[name].error is None
+    }
+
+
+def _check_partitions(counts: dict[str, int], expected: int) -> None:
+    wrong = {name: count for name, count in counts.items() if count != expected}
+    if wrong:
+        listing = ", ".join(f"{name} has {count}" for name, count in sorted(wrong.items()))
+        raise TopicError(
+            "partition_mismatch",
+            f"existing topics have a partition count other than the {expected} configured "
+            f"(TIERFLOW_PARTITIONS): {listing}. Inputs and tables must be co-partitioned: set "
+            "TIERFLOW_PARTITIONS to match, or delete those topics (or use another "
+            "TIERFLOW_TOPIC_PREFIX).",
+        )
+
+
+def _wait_for_leaders(admin: Any, names: list[str]) -> dict[str, int]:
+    deadline = time.monotonic() + ADMIN_TIMEOUT_S
+    while True:
+        metadata = admin.list_topics(timeout=ADMIN_TIMEOUT_S)
+        ready = {
+            name: len(metadata.topics[name].partitions)
+            for name in names
+            if name in metadata.topics
+            and metadata.topics[name].error is None
+            and metadata.topics[name].partitions
+            and all(p.leader >= 0 for p in metadata.topics[name].partitions.values())
+        }
+        if len(ready) == len(names):
+            return ready
+        if time.monotonic() > deadline:
+            absent = sorted(set(names) - set(ready))
+            raise TopicError(
+                "create_failed",
+                f"topics without a leader after {ADMIN_TIMEOUT_S:g} s: {', '.join(absent)}",
+            )
+        time.sleep(0.1)
