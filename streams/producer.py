@@ -1,0 +1,180 @@
+"""Producing tierflow's inputs to Kafka: receipts and member events, keyed by member id.
+
+One confluent-kafka producer configured for co-partitioning (`murmur2_random`: keys hash like
+the Java client and aiokafka, so Faust's tables see each member on the partition they own),
+batching, compression and idempotence. A failed delivery is never dropped silently: it is
+counted and `flush()` raises `ProduceError` naming the first failures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from agents.rules.events import MemberEvent, Receipt
+
+if TYPE_CHECKING:
+    from schemas.codec import Codec
+    from streams.settings import Settings
+    from streams.simulate import MalformedMessage
+
+PRODUCER_CONFIG: dict[str, Any] = {
+    # The Java client's partitioner (murmur2 of the key); librdkafka's default differs.
+    "partitioner": "murmur2_random",
+    "enable.idempotence": True,
+    "compression.type": "lz4",
+    "linger.ms": 25,
+    "batch.num.messages": 10_000,
+    "batch.size": 1_000_000,
+    "queue.buffering.max.messages": 200_000,
+    "queue.buffering.max.kbytes": 256 * 1024,
+    # Only failures come back to Python: a delivery report per message costs more than it says.
+    "delivery.report.only.error": True,
+}
+POLL_EVERY = 1_000  # serve delivery callbacks this often (messages)
+MAX_ERRORS_KEPT = 10
+
+
+class ProduceError(Exception):
+    """Messages that did not reach the broker; `code`: `delivery_failed` or `flush_timeout`."""
+
+    def __init__(self, code: str, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.errors = errors or []
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What a flush confirmed: messages acknowledged by the broker, per topic."""
+
+    delivered: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.delivered.values())
+
+
+class LoyaltyProducer:
+    """Sends receipts, member events and raw bytes to their topics (key = member id, UTF-8).
+
+    Record timestamps are the produce time (the default): the event time is in the payload,
+    so topic retention never deletes a year of simulated history on arrival.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        codec: Codec | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> None:
+        from confluent_kafka import Producer
+
+        from schemas.codec import Codec
+
+        self.codec = codec or Codec(settings.schema_registry_url)
+        self.receipts_topic = settings.topic("receipts")
+        self.member_events_topic = settings.topic("member_events")
+        self.sent: Counter[str] = Counter()
+        self.failed: Counter[str] = Counter()
+        self.errors: list[str] = []
+        self._unpolled = 0
+        full_config = settings.kafka_client_config() | PRODUCER_CONFIG | (config or {})
+        full_config["on_delivery"] = self._on_delivery
+        self._producer = Producer(full_config)
+
+    def topic(self, name: str) -> str:
+        """The full name of an input topic by contract name: `receipts` or `member_events`."""
+        return self.receipts_topic if name == "receipts" else self.member_events_topic
+
+    def send_receipt(self, receipt: Receipt) -> None:
+        self.send_raw(self.receipts_topic, receipt.member_id, self.codec.encode(receipt))
+
+    def send_member_event(self, event: MemberEvent) -> None:
+        self.send_raw(self.member_events_topic, event.member_id, self.codec.encode(event))
+
+    def send_malformed(self, message: MalformedMessage) -> None:
+        from streams.simulate_malformed import malformed_bytes
+
+        self.send_raw(self.topic(message.topic), message.key, malformed_bytes(message, self.codec))
+
+    def send(self, message: Receipt | MemberEvent | MalformedMessage) -> None:
+        """Any message of the simulated stream, to its topic."""
+        if isinstance(message, Receipt):
+            self.send_receipt(message)
+        elif isinstance(message, MemberEvent):
+            self.send_member_event(message)
+        else:
+            self.send_malformed(message)
+
+    def send_raw(self, topic: str, key: str | bytes | None, value: bytes) -> None:
+        """Bytes as they are: for malformed messages that the worker must dead-letter."""
+        while True:
+            try:
+                self._producer.produce(topic, value, key)
+                break
+            except BufferError:
+                # The local queue is full: wait for deliveries to make room.
+                self._producer.poll(0.05)
+        self.sent[topic] += 1
+        self._unpolled += 1
+        if self._unpolled >= POLL_EVERY:
+            self._producer.poll(0)
+            self._unpolled = 0
+
+    def _on_delivery(self, error: Any, message: Any) -> None:
+        if error is None:
+            return
+        topic = message.topic() or "?"
+        self.failed[topic] += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append(f"{topic}: {error}")
+
+    def pending(self) -> int:
+        """Messages handed to the producer and not yet acknowledged or failed."""
+        return len(self._producer)
+
+    def flush(self, timeout: float = 60.0) -> DeliveryReport:
+        """Wait for every message; raise `ProduceError` if any was not delivered."""
+        remaining = self._producer.flush(timeout)
+        if remaining:
+            raise ProduceError(
+                "flush_timeout",
+                f"{remaining} messages still undelivered after {timeout:.0f}s; "
+                "is the broker reachable?",
+                list(self.errors),
+            )
+        if self.failed:
+            counts = ", ".join(f"{topic}: {n}" for topic, n in sorted(self.failed.items()))
+            raise ProduceError(
+                "delivery_failed",
+                f"{sum(self.failed.values())} messages failed ({counts}); first: {self.errors[0]}",
+                list(self.errors),
+            )
+        return DeliveryReport({t: n - self.failed[t] for t, n in self.sent.items()})
+
+
+class RateLimit:
+    """A token bucket: at most `rate` messages a second on average, bursts of `burst`."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be > 0 messages per second")
+        self.rate = rate
+        self.burst = burst if burst is not None else max(1.0, rate / 10)
+        self.tokens = self.burst
+        self.last = time.monotonic()
+
+    def wait(self, messages: int = 1) -> None:
+        """Return once `messages` more messages may go, sleeping (never busy-waiting) until then."""
+        while True:
+            now = time.monotonic()
+            self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+            self.last = now
+            if self.tokens >= messages or self.tokens >= self.burst:
+                self.tokens -= messages
+                return
+            time.sleep((min(messages, self.burst) - self.tokens) / self.rate)
