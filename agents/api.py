@@ -1,0 +1,75 @@
+"""The member lookup API on Faust's web server: `GET /members/{member_id}`.
+
+Faust's table routing sends the request to the worker that owns the member's partition; that
+worker answers from its table with the core's `member_view` as of today's local date.
+Personal data (name, email, phone, consents) only with `?include_personal=true`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from agents.member_record import MemberRecord
+from agents.rules.program import Program
+
+PUBLIC_FIELDS = (
+    "member_id",
+    "status",
+    "tier",
+    "multiplier",
+    "balance",
+    "qualifying_points",
+    "next_tier",
+    "points_to_next_tier",
+    "points_at_risk_30d",
+    "enrolled_at",
+)
+PERSONAL_FIELDS = ("name", "email", "phone", "consent_email", "consent_sms")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+def member_document(member_id: str, view: Any, include_personal: bool) -> dict[str, Any]:
+    """The JSON body of a member lookup, from the core's MemberView."""
+    body: dict[str, Any] = {"member_id": member_id}
+    for name in PUBLIC_FIELDS[1:]:
+        if hasattr(view, name):
+            body[name] = _plain(getattr(view, name))
+    if include_personal:
+        profile = getattr(view, "profile", None) or view
+        body["personal"] = {
+            name: _plain(getattr(profile, name))
+            for name in PERSONAL_FIELDS
+            if hasattr(profile, name)
+        }
+    return body
+
+
+def register_member_api(app: Any, program: Program, table: Any) -> None:
+    from agents.rules import member_view
+
+    @app.page("/members/{member_id}")
+    @app.table_route(table=table, match_info="member_id")
+    async def member_lookup(web: Any, request: Any, member_id: str) -> Any:
+        raw = table.get(member_id.encode())
+        record = MemberRecord.from_bytes(raw) if raw is not None else None
+        if record is None or record.state is None:
+            return web.json({"error": "unknown_member", "member_id": member_id}, status=404)
+        include_personal = request.query.get("include_personal", "").lower() == "true"
+        today = datetime.now(program.zone).date()
+        view = member_view(record.state, program, today)
+        return web.json(member_document(member_id, view, include_personal))

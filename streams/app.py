@@ -1,0 +1,144 @@
+"""The Faust app of the live path: broker, topics, the member table, and the agents wired in.
+
+`create_app(settings)` builds one app per process (worker, tests, bench). Every topic is raw
+bytes on the Faust side: the codec decodes inside the agent, so a bad message becomes a dead
+letter instead of crashing the agent (docs/streaming.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import faust
+
+from streams.settings import TOPIC_NAMES, Settings
+
+MEMBER_TABLE = "members"
+INPUT_TOPICS = ("receipts", "member_events", "review_ticks")
+OUTPUT_TOPICS = ("ledger", "tier_changes", "notifications", "dead_letters")
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTopics:
+    """The Faust topic objects of one app, by contract name."""
+
+    inputs: Any  # one channel over the three input topics (faust.TopicT)
+    by_name: dict[str, Any]
+
+    def name(self, contract_name: str) -> str:
+        return str(self.by_name[contract_name].get_topic_name())
+
+
+def faust_app_id(settings: Settings) -> str:
+    """The consumer group and changelog prefix; the topic prefix keeps test runs apart."""
+    return settings.topic_prefix + settings.app_id
+
+
+def worker_datadir(settings: Settings) -> Path:
+    """One folder per worker (app id + web port), so two workers on one host never share a store."""
+    return settings.worker_datadir / f"{faust_app_id(settings)}-{settings.web_port}"
+
+
+def _broker_credentials(settings: Settings) -> Any:
+    if settings.security_protocol == "PLAINTEXT":
+        return None
+    import ssl
+
+    context = None
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(
+            cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None
+        )
+    if settings.security_protocol == "SSL":
+        return faust.SSLCredentials(context)
+    password = settings.sasl_password.get_secret_value() if settings.sasl_password else None
+    return faust.SASLCredentials(
+        username=settings.sasl_username,
+        password=password,
+        mechanism=settings.sasl_mechanism or "PLAIN",
+        ssl_context=context,
+    )
+
+
+def app_settings(settings: Settings) -> dict[str, Any]:
+    """Faust settings derived from tierflow's; one place, so the bench and tests agree."""
+    return {
+        "broker": [f"kafka://{server.strip()}" for server in settings.bootstrap.split(",")],
+        "broker_credentials": _broker_credentials(settings),
+        "value_serializer": "raw",
+        "key_serializer": "raw",
+        "topic_partitions": settings.partitions,
+        "store": settings.store,
+        "datadir": str(worker_datadir(settings)),
+        "web_host": settings.web_host,
+        "web_port": settings.web_port,
+        "web_enabled": True,
+        "processing_guarantee": "exactly_once" if settings.exactly_once else "at_least_once",
+        "broker_commit_interval": settings.commit_interval,
+        "consumer_auto_offset_reset": "earliest",
+        "table_standby_replicas": settings.standby_replicas,
+        "producer_linger": settings.producer_linger,
+        "producer_acks": -1,
+        "autodiscover": False,
+        "topic_allow_declare": True,
+    }
+
+
+def declare_topics(app: faust.App, settings: Settings) -> LiveTopics:
+    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw"}
+    names = [n for n in (*INPUT_TOPICS, *OUTPUT_TOPICS, "members") if n in TOPIC_NAMES]
+    by_name = {
+        name: app.topic(
+            settings.topic(name),
+            partitions=settings.partitions,
+            value_serializer="raw",
+            **raw,
+        )
+        for name in names
+    }
+    inputs = app.topic(
+        *(settings.topic(name) for name in INPUT_TOPICS),
+        partitions=settings.partitions,
+        value_serializer="raw",
+        acks=True,
+        **raw,
+    )
+    return LiveTopics(inputs=inputs, by_name=by_name)
+
+
+def declare_member_table(app: faust.App, settings: Settings) -> Any:
+    """member_id (UTF-8 bytes) -> member record (agents.member_record), co-partitioned.
+
+    `use_partitioner=True` lets the agent write keys after a `take_events` batch (no
+    "current event"); the producer's murmur2 puts each key on the partition of its inputs.
+    """
+    return app.Table(
+        MEMBER_TABLE,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.partitions,
+        use_partitioner=True,
+        help="Each member's rules state and the input offsets it has applied.",
+    )
+
+
+def create_app(settings: Settings) -> faust.App:
+    """The Faust app with its topics, the member table and the agents registered."""
+    from agents.api import register_member_api
+    from agents.loyalty import register_member_agent
+    from agents.ticks import register_review_timer
+    from streams.program import load_program
+
+    program = load_program(settings.program)
+    app = faust.App(faust_app_id(settings), **app_settings(settings))
+    topics = declare_topics(app, settings)
+    table = declare_member_table(app, settings)
+    book = register_member_agent(app, settings, program, topics, table)
+    register_review_timer(app, settings, program)
+    register_member_api(app, program, table)
+    app.tierflow_book = book  # type: ignore[attr-defined]
+    return app

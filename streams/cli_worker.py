@@ -1,0 +1,67 @@
+"""`tierflow worker` (run the Faust worker) and `tierflow review --date D` (publish ticks)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s pid=%(process)d %(message)s"
+
+
+def worker(
+    web_port: Annotated[int | None, typer.Option(help="the worker's web port (member API)")] = None,
+    datadir: Annotated[Path | None, typer.Option(help="table store folder of this worker")] = None,
+    loglevel: Annotated[str, typer.Option(help="debug | info | warning | error")] = "info",
+) -> None:
+    """Run a worker: the member agent, the review timer and the member API.
+
+    Several workers with the same settings share the partitions (one consumer group); a
+    member's state moves with its partition through the table's changelog. SIGTERM stops
+    the worker gracefully (the current batch is committed first).
+    """
+    import logging
+
+    import faust
+
+    from streams.app import create_app
+    from streams.settings import Settings
+
+    overrides: dict[str, object] = {}
+    if web_port is not None:
+        overrides["web_port"] = web_port
+    if datadir is not None:
+        overrides["worker_datadir"] = datadir
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    logging.basicConfig(format=LOG_FORMAT)
+    app = create_app(settings)
+    faust.Worker(
+        app,
+        loglevel=loglevel,
+        logging_config={
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"kv": {"format": LOG_FORMAT}},
+            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
+            "root": {"handlers": ["console"], "level": loglevel.upper()},
+        },
+        redirect_stdouts=False,
+    ).execute_from_commandline()
+
+
+def review(
+    review_date: Annotated[str, typer.Option("--date", help="local date YYYY-MM-DD to review")],
+) -> None:
+    """Publish the review ticks of a local date to every partition of the ticks topic."""
+    from agents.ticks import publish_review_ticks
+    from streams.settings import Settings
+
+    try:
+        day = date.fromisoformat(review_date)
+    except ValueError as bad:
+        raise typer.BadParameter(f"{review_date!r} is not a date YYYY-MM-DD") from bad
+    settings = Settings()
+    sent = publish_review_ticks(settings, day)
+    typer.echo(f"published {sent} review ticks for {day} to {settings.topic('review_ticks')}")
