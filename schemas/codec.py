@@ -579,23 +579,23 @@ class Codec:
             raise CodecError("invalid_member_event", str(failed), failed.field) from None
         return event
 
-    def decode_review_tick(self, data: bytes) -> tuple[date, int]:
-        """(review_date, partition) of a `loyalty.review-ticks` message."""
+    def decode_review_tick(self, data: bytes) -> ReviewTickMessage:
+        """A `loyalty.review-ticks` message: `.review_date`, `.partition`, `.published_at`."""
         record = self._framed(data, "ReviewTick")
         try:
             review_date = _EPOCH_DATE + timedelta(days=record["review_date"])
+            published_at = _moment(record["published_at"], "published_at")
+            check_date(review_date, "review_date")
         except OverflowError:
             raise CodecError(
                 "invalid_review_tick", "review_date is out of range", "review_date"
             ) from None
-        partition = int(record["partition"])
-        try:
-            check_date(review_date, "review_date")
         except CheckFailed as failed:
             raise CodecError("invalid_review_tick", str(failed), failed.field) from None
+        partition = int(record["partition"])
         if partition < 0:
             raise CodecError("invalid_review_tick", "partition is negative", "partition")
-        return review_date, partition
+        return ReviewTickMessage(review_date, partition, published_at)
 
     def decode_record(self, data: bytes) -> tuple[str, dict[str, Any]]:
         """Any tierflow message as (short record name, fastavro dict with Decimal/datetime).
