@@ -1,0 +1,28 @@
+"""Point arithmetic: floor for base points, round-half-up for everything multiplied or prorated."""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+_ONE = Decimal(1)
+
+
+def floor_points(value: Decimal) -> int:
+    """Whole points, rounded down (base points never round up)."""
+    return int(value.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def round_half_up(value: Decimal) -> int:
+    """Whole points, halves away from zero for positives (2.5 -> 3), as the program promises."""
+    return int(value.quantize(_ONE, rounding=ROUND_HALF_UP))
+
+
+def multiplier_text(multiplier: Decimal) -> str:
+    """`1.5` for Decimal('1.50'), `2` for Decimal('2.0'): how a rate reads in a ledger line."""
+    text = format(multiplier.normalize(), "f")
+    return text
+
+
+def grouped(points: int) -> str:
+    """`25,000`: how a number of points reads in a message."""
+    return f"{points:,}"

@@ -1,0 +1,93 @@
+"""Qualifying points: booked per local date, counted while inside the rolling window."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from agents.rules.points import floor_points
+from agents.rules.program import QualifyingBasis
+from agents.rules.state import MemberState
+from agents.rules.window import leaves_window_on
+
+
+def qualifying_for_sale(basis: QualifyingBasis, base: int, earned: int, eligible: Decimal) -> int:
+    """What one sale adds toward tiers under the program's basis."""
+    if basis is QualifyingBasis.BASE:
+        return base
+    if basis is QualifyingBasis.EARNED:
+        return earned
+    if basis is QualifyingBasis.SPEND:
+        return floor_points(eligible)
+    return 1
+
+
+def book(state: MemberState, earned_on: date, points: int, window_months: int) -> int:
+    """Book qualifying points on a local date; returns what was booked.
+
+    Points whose window has already closed (a receipt arriving after its date left the
+    window) are not booked: they would never count.
+    """
+    if points <= 0:
+        return 0
+    if (
+        state.reviewed_through is not None
+        and leaves_window_on(earned_on, window_months) <= state.reviewed_through
+    ):
+        return 0
+    state.qualifying[earned_on] = state.qualifying.get(earned_on, 0) + points
+    return points
+
+
+def take_back(state: MemberState, earned_on: date, points: int) -> int:
+    """Take qualifying points back from the date they were booked on (never below zero)."""
+    available = state.qualifying.get(earned_on, 0)
+    taken = min(points, available)
+    if taken <= 0:
+        return 0
+    if taken == available:
+        del state.qualifying[earned_on]
+    else:
+        state.qualifying[earned_on] = available - taken
+    return taken
+
+
+def take_newest_first(state: MemberState, points: int) -> int:
+    """A negative correction: taken from the most recent dates, never below zero."""
+    taken = 0
+    for earned_on in sorted(state.qualifying, reverse=True):
+        if taken >= points:
+            break
+        taken += take_back(state, earned_on, points - taken)
+    return taken
+
+
+def roll_off(state: MemberState, day: date, window_months: int) -> int:
+    """Drop the points that no longer count on `day`; returns how many left."""
+    leaving = [e for e in state.qualifying if leaves_window_on(e, window_months) <= day]
+    return sum(state.qualifying.pop(earned_on) for earned_on in leaving)
+
+
+def next_roll_off(state: MemberState, window_months: int) -> date | None:
+    if not state.qualifying:
+        return None
+    return leaves_window_on(min(state.qualifying), window_months)
+
+
+def qualifying_points_on(state: MemberState, day: date, window_months: int) -> int:
+    """Qualifying points that count on local date `day`."""
+    return sum(
+        points
+        for earned_on, points in state.qualifying.items()
+        if earned_on <= day < leaves_window_on(earned_on, window_months)
+    )
+
+
+def points_at_risk(state: MemberState, day: date, window_months: int, days: int = 30) -> int:
+    """Qualifying points counted on `day` that leave the window within the next `days` days."""
+    until = day + timedelta(days=days)
+    return sum(
+        points
+        for earned_on, points in state.qualifying.items()
+        if earned_on <= day < leaves_window_on(earned_on, window_months) <= until
+    )

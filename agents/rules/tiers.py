@@ -1,0 +1,45 @@
+"""Tiers: which one qualifying points support, the next one, and how a rate reads."""
+
+from __future__ import annotations
+
+from agents.rules.points import multiplier_text
+from agents.rules.program import ProgramVersion, Tier
+
+
+def tier_index(version: ProgramVersion, name: str) -> int | None:
+    for index, tier in enumerate(version.tiers):
+        if tier.name == name:
+            return index
+    return None
+
+
+def supported_tier_index(version: ProgramVersion, qualifying_points: int) -> int:
+    """The highest tier whose threshold is met (inclusive: 25,000 QP reach a 25,000 tier)."""
+    supported = 0
+    for index, tier in enumerate(version.tiers):
+        if tier.threshold <= qualifying_points:
+            supported = index
+    return supported
+
+
+def current_tier(version: ProgramVersion, name: str) -> Tier:
+    """The member's tier as this version defines it; a tier the version lacks earns as the first."""
+    index = tier_index(version, name)
+    return version.tiers[0 if index is None else index]
+
+
+def next_tier(version: ProgramVersion, name: str) -> Tier | None:
+    index = tier_index(version, name)
+    position = 0 if index is None else index + 1
+    return version.tiers[position] if position < len(version.tiers) else None
+
+
+def points_to_next_tier(version: ProgramVersion, name: str, qualifying_points: int) -> int:
+    """The next tier's threshold minus qualifying points; 0 at the top tier."""
+    upper = next_tier(version, name)
+    return 0 if upper is None else max(0, upper.threshold - qualifying_points)
+
+
+def rate_label(tier: Tier) -> str:
+    """`Gold (x2)`: the tier and multiplier a ledger entry was earned at."""
+    return f"{tier.name} (x{multiplier_text(tier.multiplier)})"

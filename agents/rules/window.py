@@ -1,0 +1,43 @@
+"""Calendar arithmetic of the rolling window: whole months (end-of-month clamped), local days."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+ONE_DAY = timedelta(days=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` plus calendar months; a day the target month lacks clamps to its last day.
+
+    2024-02-29 + 12 months = 2025-02-28; 2024-01-31 + 1 month = 2024-02-29.
+    """
+    index = day.year * 12 + (day.month - 1) + months
+    year, month_index = divmod(index, 12)
+    month = month_index + 1
+    last_day = calendar.monthrange(year, month)[1]
+    return date(year, month, min(day.day, last_day))
+
+
+def leaves_window_on(earned_on: date, window_months: int) -> date:
+    """The first local date on which points earned on `earned_on` no longer count."""
+    return add_months(earned_on, window_months)
+
+
+def day_start(day: date, zone: ZoneInfo) -> datetime:
+    """The UTC moment local day `day` begins.
+
+    On a day whose midnight does not exist (America/Santiago jumps from 00:00 to 01:00 on
+    2025-09-07) zoneinfo reads the missing midnight with the offset in force before the jump,
+    which is exactly the first moment of the day that exists.
+    """
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def review_date_of(effective_from: datetime) -> date:
+    """The first daily review at or after a naive local moment: its date if it is a midnight."""
+    if effective_from.time() == time(0):
+        return effective_from.date()
+    return effective_from.date() + ONE_DAY
