@@ -113,8 +113,10 @@ def build_catalog(
                     for q in range(1, len(profile.quantity_weights) + 1)
                 ]
             )
-            # Zipf-like popularity: the first SKUs of a category sell most.
-            expanded += [index] * max(1, round(40 / (1 + rank) ** 0.8))
+            # Zipf-like popularity: the first SKUs of a category sell most. Campaign SKUs are
+            # promotional items: they sell only while their campaign runs (see simulate.py).
+            if sku not in extra_skus:
+                expanded += [index] * max(1, round(40 / (1 + rank) ** 0.8))
         catalog.skus_by_category.append(expanded)
         catalog.quantities_by_category.append(
             [q for q, w in enumerate(profile.quantity_weights) for _ in range(w)]
