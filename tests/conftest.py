@@ -1,0 +1,169 @@
+"""Shared fixtures: one real Kafka broker for the whole run, and settings with fresh topics.
+
+`kafka_broker` (session) yields a broker, in this order of preference: the cluster that
+TIERFLOW_BOOTSTRAP_SERVERS names; a Kafka container, if a Docker engine answers; else the
+embedded broker on a test port and home of its own (a user's broker on 19092 is untouched).
+A broker that cannot start fails the tests that need it: integration tests never skip.
+`tierflow_settings(partitions=8, **overrides)` makes Settings with a unique topic prefix and
+the contract's topics created, so tests never see each other's messages.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_BROKER_HOME = REPO / ".tierflow" / "test-broker"
+KAFKA_JARS = REPO / ".tierflow" / "kafka" / "libs"
+TEST_BROKER_PORT = 19192
+TEST_CONTROLLER_PORT = 19193
+# testcontainers' Kafka module drives Confluent's image; 8.0 is Apache Kafka 4.0.
+CONTAINER_IMAGE = os.environ.get("TIERFLOW_TEST_KAFKA_IMAGE", "confluentinc/cp-kafka:8.0.0")
+
+
+@dataclass(frozen=True)
+class KafkaBroker:
+    """The broker the tests talk to."""
+
+    bootstrap_servers: str
+    embedded: bool
+    description: str
+
+
+def embedded_test_settings(**overrides: Any) -> Any:
+    """Settings for an embedded broker of the tests (own home and ports, shared jars)."""
+    from streams.settings import Settings
+
+    fields: dict[str, Any] = {
+        "bootstrap_servers": None,
+        "home": TEST_BROKER_HOME,
+        "kafka_jars": KAFKA_JARS,
+        "broker_port": TEST_BROKER_PORT,
+        "controller_port": TEST_CONTROLLER_PORT,
+        "security_protocol": "PLAINTEXT",
+        "sasl_mechanism": None,
+        "sasl_username": None,
+        "sasl_password": None,
+        "broker_start_timeout": 90.0,
+    }
+    return Settings(**(fields | overrides))
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        return bool(docker.from_env(timeout=2).ping())
+    except Exception:  # no SDK, no socket, no daemon: no Docker
+        return False
+
+
+def _fail(reason: str) -> None:
+    ci = os.environ.get("CI", "").lower() == "true"
+    pytest.fail(
+        f"no Kafka broker for the integration tests{' (CI=true)' if ci else ''}: {reason}",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(request: pytest.FixtureRequest) -> Iterator[KafkaBroker]:
+    from streams.settings import Settings
+
+    configured = Settings().bootstrap_servers
+    if configured:
+        _report(request, f"Kafka at TIERFLOW_BOOTSTRAP_SERVERS={configured}")
+        yield KafkaBroker(configured, False, f"external cluster {configured}")
+        return
+    if _docker_answers():
+        yield from _container_broker(request)
+        return
+    yield from _embedded_broker(request)
+
+
+def _container_broker(request: pytest.FixtureRequest) -> Iterator[KafkaBroker]:
+    from testcontainers.community.kafka import KafkaContainer
+
+    container = KafkaContainer(CONTAINER_IMAGE).with_kraft()
+    try:
+        container.start(timeout=120)
+    except Exception as error:
+        _fail(f"the Kafka container {CONTAINER_IMAGE} did not start: {error}")
+    bootstrap = container.get_bootstrap_server()
+    _report(request, f"Kafka container {CONTAINER_IMAGE} at {bootstrap}")
+    try:
+        yield KafkaBroker(bootstrap, False, f"container {CONTAINER_IMAGE}")
+    finally:
+        container.stop()
+
+
+def _embedded_broker(request: pytest.FixtureRequest) -> Iterator[KafkaBroker]:
+    from streams.broker import BrokerError, broker_status, start_broker, stop_broker
+
+    settings = embedded_test_settings()
+    # A test broker left by an interrupted run is reused as it is; otherwise start from an
+    # empty data folder so old runs' topics do not pile up.
+    leftover = broker_status(settings).running
+    try:
+        broker = start_broker(settings, reset=not leftover)
+    except BrokerError as error:
+        _fail(str(error))
+    _report(
+        request,
+        f"embedded Apache Kafka {broker.kafka_version} at {broker.bootstrap_servers} "
+        f"(pid {broker.pid}, {'reused' if broker.reused else 'started'} in {broker.seconds:.1f} s)",
+    )
+    try:
+        yield KafkaBroker(broker.bootstrap_servers, True, f"embedded Kafka {broker.kafka_version}")
+    finally:
+        if not broker.reused:
+            stop_broker(settings)
+
+
+def _report(request: pytest.FixtureRequest, line: str) -> None:
+    request.config.stash[_BROKER_LINE] = line
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"\nkafka_broker: {line}")
+
+
+_BROKER_LINE = pytest.StashKey[str]()
+
+
+@pytest.fixture
+def tierflow_settings(kafka_broker: KafkaBroker) -> Callable[..., Any]:
+    """A factory: `tierflow_settings(partitions=8, **overrides) -> Settings`, topics created."""
+    from streams.settings import Settings
+    from streams.topics import create_topics
+
+    def make(partitions: int = 8, **overrides: Any) -> Settings:
+        fields: dict[str, Any] = {
+            "bootstrap_servers": kafka_broker.bootstrap_servers,
+            "topic_prefix": f"t{uuid.uuid4().hex[:8]}.",
+            "partitions": partitions,
+        }
+        if kafka_broker.embedded:
+            fields |= {"security_protocol": "PLAINTEXT", "sasl_mechanism": None}
+        settings = Settings(**(fields | overrides))
+        create_topics(settings)
+        return settings
+
+    return make
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say plainly how many integration tests talked to which broker."""
+    passed = [r for r in terminalreporter.stats.get("passed", []) if "integration" in r.keywords]
+    failed = [r for r in terminalreporter.stats.get("failed", []) if "integration" in r.keywords]
+    line = config.stash.get(_BROKER_LINE, None)
+    if line is not None:
+        terminalreporter.write_line(
+            f"integration tests: {len(passed)} passed, {len(failed)} failed against {line}"
+        )
