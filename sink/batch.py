@@ -201,7 +201,9 @@ class BatchBuilder:
         self._rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in BATCH_SCHEMAS}
         self._receipt = _getter(_RECEIPT_FIELDS)
         self._line = _getter(_LINE_FIELDS)
-        self._getters = {name: (table, _getter(fields)) for name, (table, fields) in _FIELDS.items()}
+        self._getters = {
+            name: (table, _getter(fields)) for name, (table, fields) in _FIELDS.items()
+        }
         self.records = 0
 
     def __len__(self) -> int:

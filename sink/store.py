@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
+import subprocess
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
@@ -171,9 +171,7 @@ class Store:
             con.execute("BEGIN")
             try:
                 con.execute(sql)
-                con.execute(
-                    "INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name]
-                )
+                con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
                 con.execute("COMMIT")
             except Exception:
                 con.execute("ROLLBACK")
@@ -218,7 +216,10 @@ class Store:
         con.execute("DELETE FROM program_tiers")
         con.executemany(
             "INSERT INTO program_tiers VALUES (?, ?, ?, ?)",
-            [(rank, name, int(threshold), mult) for rank, (name, threshold, mult) in enumerate(tiers)],
+            [
+                (rank, name, int(threshold), mult)
+                for rank, (name, threshold, mult) in enumerate(tiers)
+            ],
         )
         con.execute("COMMIT")
 
@@ -343,7 +344,9 @@ class Store:
         self.checkpoint()
         target = snapshot_path(self.path)
         partial = target.with_name(f"{target.name}.partial")
-        shutil.copyfile(self.path, partial)
+        # Copied by another process: DuckDB's lock is a POSIX record lock, which this process
+        # would lose the moment it closed any descriptor of the file (as shutil.copyfile does).
+        subprocess.run(["cp", str(self.path), str(partial)], check=True, timeout=600)
         os.replace(partial, target)
         return target
 
@@ -368,11 +371,15 @@ def _erased_in(tables: Mapping[str, pa.Table]) -> pa.Table:
     events = tables.get("member_events")
     if events is not None and events.num_rows:
         hit = events.filter(pc.equal(events["type"], "anonymized"))
-        parts.append(hit.select(["member_id", "occurred_at"]).rename_columns(["member_id", "erased_at"]))
+        parts.append(
+            hit.select(["member_id", "occurred_at"]).rename_columns(["member_id", "erased_at"])
+        )
     members = tables.get("members")
     if members is not None and members.num_rows:
         hit = members.filter(pc.equal(members["status"], "closed"))
-        parts.append(hit.select(["member_id", "updated_at"]).rename_columns(["member_id", "erased_at"]))
+        parts.append(
+            hit.select(["member_id", "updated_at"]).rename_columns(["member_id", "erased_at"])
+        )
     schema = pa.schema([("member_id", pa.string()), ("erased_at", pa.timestamp("us", tz="UTC"))])
     if not parts:
         return schema.empty_table()

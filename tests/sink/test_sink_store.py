@@ -1,0 +1,235 @@
+"""The store: migrations, one transaction per batch and its offsets, idempotency, erasure."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from sink_dataset import TIERS, TIMEZONE
+from sink_records import ledger, member_event, notification, receipt, snapshot
+
+from sink.batch import BatchBuilder
+from sink.store import Store, StoreError, migrations, open_for_reading, snapshot_path
+
+EMAIL = "ann.unique.3f9a@example.org"
+
+
+def count(store: Store, table: str) -> int:
+    row = store.connection.execute(f"SELECT count(*) FROM {table}").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_migrations_are_recorded_and_applied_once(tmp_path: Path) -> None:
+    path = tmp_path / "t.duckdb"
+    with Store(path, TIMEZONE) as first:
+        versions = [
+            v
+            for v, *_ in first.connection.execute(
+                "SELECT version FROM schema_migrations ORDER BY version"
+            ).fetchall()
+        ]
+        assert versions == [version for version, _, _ in migrations()]
+        assert first.apply_migrations() == []
+    with Store(path, TIMEZONE) as again:
+        assert again.apply_migrations() == []
+        assert count(again, "schema_migrations") == len(migrations())
+
+
+def test_batch_rows_and_offsets_commit_together(store: Store) -> None:
+    good = BatchBuilder()
+    good.add(*receipt("r1", "m1", "2024-05-01T12:00", "10.00"), ("pos.receipts", 3, 41))
+    store.append_batch(good.tables(), {("pos.receipts", 3): 42})
+
+    broken = BatchBuilder()
+    broken.add(*receipt("r2", "m1", "2024-05-02T12:00", "10.00"))
+    broken.add(*ledger("l1", "m1", "2024-05-02T12:00", "EARN", 10, tier=None))  # NOT NULL
+    with pytest.raises(duckdb.ConstraintException):
+        store.append_batch(broken.tables(), {("pos.receipts", 3): 43})
+
+    assert count(store, "receipts") == 1, "the failed batch's receipt must not be kept"
+    assert count(store, "ledger") == 0
+    assert store.stored_offsets() == {("pos.receipts", 3): 42}
+
+
+def test_a_replayed_batch_adds_no_row(store: Store) -> None:
+    batch = BatchBuilder()
+    batch.add(*receipt("r1", "m1", "2024-05-01T12:00", "10.00", categories=("a", "b")))
+    batch.add(*ledger("l1", "m1", "2024-05-01T12:00", "EARN", 10))
+    batch.add(*member_event("e1", "m1", "2024-05-01T12:00", "enrolled"))
+    tables = batch.tables()
+    store.append_batch(tables, {("t", 0): 5})
+    store.append_batch(tables, {("t", 0): 5})
+    assert [count(store, t) for t in ("receipts", "receipt_lines", "ledger", "member_events")] == [
+        1,
+        2,
+        1,
+        1,
+    ]
+
+
+def test_same_receipt_id_again_keeps_the_first_version(store: Store) -> None:
+    store.append_records([receipt("r1", "m1", "2024-05-01T12:00", "10.00")])
+    store.append_records([receipt("r1", "m1", "2024-05-01T12:00", "99.00")])
+    total = store.connection.execute("SELECT total FROM receipts").fetchone()
+    assert total is not None and str(total[0]) == "10.00"
+
+
+def test_member_snapshot_last_write_wins(store: Store) -> None:
+    store.append_records(
+        [
+            snapshot("m1", "2024-01-01T12:00", balance=10),
+            snapshot("m1", "2024-01-01T12:00", balance=20),
+        ]
+    )
+    store.append_records([snapshot("m1", "2024-01-01T12:00", balance=30, tier="Silver")])
+    row = store.connection.execute("SELECT balance, tier FROM members").fetchone()
+    assert row == (30, "Silver")
+
+
+def test_local_date_is_the_program_timezone_date(store: Store) -> None:
+    # 03:30 UTC on March 10 is 22:30 on March 9 in New York.
+    store.append_records([receipt("r1", "m1", "2024-03-10T03:30", "10.00")])
+    row = store.connection.execute("SELECT CAST(local_date AS VARCHAR) FROM receipts").fetchone()
+    assert row == ("2024-03-09",)
+
+
+def test_a_new_program_timezone_moves_every_local_date(tmp_path: Path) -> None:
+    path = tmp_path / "t.duckdb"
+    with Store(path, TIMEZONE) as first:
+        first.append_records([ledger("l1", "m1", "2024-03-10T03:30", "EARN", 1)])
+    with Store(path, "Europe/Paris") as moved:
+        row = moved.connection.execute("SELECT CAST(local_date AS VARCHAR) FROM ledger").fetchone()
+        assert row == ("2024-03-10",)
+
+
+def _personal_records() -> list[tuple[str, dict[str, object]]]:
+    return [
+        member_event(
+            "e1",
+            "m1",
+            "2024-05-01T12:00",
+            "enrolled",
+            name="Ann Example",
+            email=EMAIL,
+            phone="+15550100",
+        ),
+        notification("n1", "m1", "2024-05-02T12:00", EMAIL, "Hello Ann Example"),
+        snapshot("m1", "2024-05-01T12:00", name="Ann Example", email=EMAIL, phone="+15550100"),
+        snapshot("m2", "2024-05-01T12:00", name="Bo Other", email="bo@example.org"),
+    ]
+
+
+def _personal_values(store: Store, member_id: str) -> list[tuple[object, ...]]:
+    con = store.connection
+    return [
+        *con.execute(
+            "SELECT name, email, phone FROM members WHERE member_id = ?", [member_id]
+        ).fetchall(),
+        *con.execute(
+            "SELECT name, email, phone FROM member_events WHERE member_id = ?", [member_id]
+        ).fetchall(),
+        *con.execute(
+            "SELECT recipient, subject, body FROM notifications WHERE member_id = ?", [member_id]
+        ).fetchall(),
+    ]
+
+
+def test_anonymization_erases_personal_data_from_every_table_and_the_file(store: Store) -> None:
+    store.append_records(_personal_records())
+    store.checkpoint()
+    assert EMAIL.encode() in store.path.read_bytes(), "the test needs the value on disk first"
+
+    store.append_records(
+        [member_event("e2", "m1", "2024-06-01T12:00", "anonymized", actor="privacy-desk")]
+    )
+    assert all(value is None for row in _personal_values(store, "m1") for value in row)
+    assert _personal_values(store, "m2")[0][1] == "bo@example.org", "others keep theirs"
+    status = store.connection.execute("SELECT status FROM members WHERE member_id = 'm1'")
+    assert status.fetchone() == ("closed",)
+    assert count(store, "member_events") == 2, "the facts stay, keyed by member id"
+
+    store.checkpoint()
+    data = store.path.read_bytes()
+    assert EMAIL.encode() not in data
+    assert b"Ann Example" not in data
+    assert b"bo@example.org" in data
+
+
+def test_a_closed_snapshot_erases_like_the_anonymized_event(store: Store) -> None:
+    store.append_records(_personal_records())
+    store.append_records([snapshot("m1", "2024-05-01T12:00", status="closed")])
+    assert all(value is None for row in _personal_values(store, "m1") for value in row)
+
+
+def test_rows_of_an_erased_member_arriving_later_arrive_erased(store: Store) -> None:
+    store.append_records([member_event("e9", "m1", "2024-06-01T12:00", "anonymized")])
+    # A lagging topic still delivers an older notification and profile event.
+    store.append_records(_personal_records())
+    assert all(value is None for row in _personal_values(store, "m1") for value in row)
+    store.checkpoint()
+    assert EMAIL.encode() not in store.path.read_bytes()
+
+
+def test_erasure_and_the_personal_data_in_one_batch(store: Store) -> None:
+    store.append_records(
+        [*_personal_records(), member_event("e9", "m1", "2024-06-01T12:00", "anonymized")]
+    )
+    assert all(value is None for row in _personal_values(store, "m1") for value in row)
+
+
+_HOLDER = """
+import sys
+from sink.store import Store
+store = Store(sys.argv[1], "UTC")
+store.publish_snapshot()
+print("ready", flush=True)
+sys.stdin.readline()
+store.close()
+"""
+
+
+def test_a_second_writer_is_refused_and_readers_get_the_snapshot(tmp_path: Path) -> None:
+    path = tmp_path / "tierflow.duckdb"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert holder.stdout is not None
+        deadline = time.monotonic() + 60
+        line = holder.stdout.readline()
+        assert line.strip() == "ready" and time.monotonic() < deadline, line
+        with pytest.raises(StoreError) as refused:
+            Store(path, "UTC")
+        assert refused.value.code == "store_locked"
+        message = str(refused.value)
+        assert f"another tierflow sink (pid {holder.pid}) is writing {path}" in message
+        assert "read_only=True" in message
+
+        con, read = open_for_reading(path)
+        assert read == snapshot_path(path)
+        assert con.execute("SELECT count(*) FROM schema_migrations").fetchone() == (1,)
+        con.close()
+    finally:
+        if holder.stdin:
+            holder.stdin.close()
+        holder.wait(timeout=60)
+
+
+def test_readers_need_an_existing_store(tmp_path: Path) -> None:
+    with pytest.raises(StoreError) as missing:
+        open_for_reading(tmp_path / "nope.duckdb")
+    assert missing.value.code == "store_missing"
+
+
+def test_tiers_are_kept_for_the_marts(store: Store) -> None:
+    rows = store.connection.execute("SELECT rank, name, threshold FROM program_tiers ORDER BY rank")
+    assert rows.fetchall() == [(rank, n, t) for rank, (n, t, _) in enumerate(TIERS)]
