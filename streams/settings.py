@@ -20,6 +20,7 @@ TOPIC_NAMES = {
     "notifications": "loyalty.notifications",
     "dead_letters": "loyalty.dead-letters",
     "review_ticks": "loyalty.review-ticks",
+    "members": "loyalty.members",
 }
 
 
