@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from wire_examples import a_receipt, a_return, an_enrollment, every_message, one_line_receipt
+from wire_examples import (
+    InMemoryRegistry,
+    a_receipt,
+    a_return,
+    an_enrollment,
+    every_message,
+    one_line_receipt,
+)
 
 from agents.rules.events import MemberEvent, Receipt
 from schemas.codec import Codec, CodecError, default_codec
 from schemas.records import ReviewTickMessage
-
-
-class InMemoryRegistry:
-    """The two calls of confluent-kafka's SchemaRegistryClient the codec makes."""
-
-    def __init__(self) -> None:
-        self.schemas: dict[int, Any] = {}
-        self.subjects: dict[str, int] = {}
-
-    def register_schema(self, subject_name: str, schema: Any) -> int:
-        key = json.dumps(json.loads(schema.schema_str), sort_keys=True)
-        for schema_id, known in self.schemas.items():
-            if json.dumps(json.loads(known.schema_str), sort_keys=True) == key:
-                self.subjects[subject_name] = schema_id
-                return schema_id
-        schema_id = 100 + len(self.schemas)
-        self.schemas[schema_id] = schema
-        self.subjects[subject_name] = schema_id
-        return schema_id
-
-    def get_schema(self, schema_id: int) -> Any:
-        return self.schemas[schema_id]
 
 
 def _decode(codec: Codec, message: object, data: bytes) -> object:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -144,3 +145,25 @@ def every_message() -> list[object]:
         DeadLetter("pos.receipts", 0, -1, None, "unmatched_return", "waited", b"", AT),
         ReviewTickMessage(date(2025, 3, 14), 7, AT),
     ]
+
+
+class InMemoryRegistry:
+    """The two calls of confluent-kafka's SchemaRegistryClient the codec makes."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[int, Any] = {}
+        self.subjects: dict[str, int] = {}
+
+    def register_schema(self, subject_name: str, schema: Any) -> int:
+        key = json.dumps(json.loads(schema.schema_str), sort_keys=True)
+        for schema_id, known in self.schemas.items():
+            if json.dumps(json.loads(known.schema_str), sort_keys=True) == key:
+                self.subjects[subject_name] = schema_id
+                return schema_id
+        schema_id = 100 + len(self.schemas)
+        self.schemas[schema_id] = schema
+        self.subjects[subject_name] = schema_id
+        return schema_id
+
+    def get_schema(self, schema_id: int) -> Any:
+        return self.schemas[schema_id]
