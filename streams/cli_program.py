@@ -13,6 +13,12 @@ program_app = typer.Typer(
 )
 
 
+@program_app.callback()
+def _program() -> None:
+    """Program files: check one before a worker uses it."""
+    # A callback keeps `check` a subcommand even while it is the group's only command.
+
+
 @program_app.command("check")
 def check(
     file: Path = typer.Argument(..., help="the program file (TOML)"),  # noqa: B008
