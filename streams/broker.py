@@ -42,6 +42,7 @@ __all__ = [
     "BrokerError",
     "BrokerStatus",
     "broker_answers",
+    "broker_jvms",
     "broker_status",
     "ensure_kafka",
     "start_broker",
@@ -169,6 +170,21 @@ def broker_status(settings: Settings) -> BrokerStatus:
         data=files.data,
         server_log=files.server_log,
     )
+
+
+def broker_jvms(settings: Settings) -> list[int]:
+    """Pids of every live kafka.Kafka JVM of this home (tests check that none is left)."""
+    files = BrokerFiles.of(settings)
+    found = []
+    for process in psutil.process_iter(["pid", "cmdline", "status"]):
+        command = process.info["cmdline"] or []
+        if (
+            "kafka.Kafka" in command
+            and str(files.properties) in command
+            and process.info["status"] != psutil.STATUS_ZOMBIE
+        ):
+            found.append(process.info["pid"])
+    return found
 
 
 def broker_answers(settings: Settings, timeout: float = 3.0) -> bool:

@@ -11,6 +11,7 @@ the contract's topics created, so tests never see each other's messages.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -125,6 +126,54 @@ def _embedded_broker(request: pytest.FixtureRequest) -> Iterator[KafkaBroker]:
     finally:
         if not broker.reused:
             stop_broker(settings)
+
+
+@pytest.fixture(scope="session")
+def kafka_jars() -> Path:
+    """The Kafka jars, fetched once (a no-op when `make` already did)."""
+    from streams.broker import BrokerError
+    from streams.kafka.jars import fetch
+
+    try:
+        return fetch(KAFKA_JARS, KAFKA_JARS.parent / ".fetched").jars
+    except BrokerError as error:
+        _fail(str(error))
+        raise
+
+
+@pytest.fixture
+def embedded_settings(kafka_jars: Path, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """A factory of Settings for a private embedded broker: its own home under tmp_path and
+    free ports. The test stops what it starts; this fixture stops it too if the test failed."""
+    from streams.broker import stop_broker
+
+    made: list[Any] = []
+
+    def make(**overrides: Any) -> Any:
+        client_port, controller_port = _free_ports(2)
+        fields = {
+            "home": tmp_path / f"home{len(made)}",
+            "broker_port": client_port,
+            "controller_port": controller_port,
+        }
+        settings = embedded_test_settings(**(fields | overrides))
+        made.append(settings)
+        return settings
+
+    yield make
+    for settings in made:
+        stop_broker(settings)
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for probe in sockets:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in sockets]
+    finally:
+        for probe in sockets:
+            probe.close()
 
 
 def _report(request: pytest.FixtureRequest, line: str) -> None:
