@@ -217,12 +217,19 @@ def _pairs_from(flat: list[Any]) -> tuple[tuple[str, int], ...]:
     return tuple(zip(flat[::2], flat[1::2], strict=True))
 
 
+_KIND_CODE = {ReceiptKind.SALE: 0, ReceiptKind.RETURN: 1}
+_KIND_OF = {code: kind for kind, code in _KIND_CODE.items()}
+# A record's trailing fields at their defaults are left out (most receipts are never returned).
+_RECORD_DEFAULTS: list[Any] = ["0", 0, 0, [], "", "1", "0", 0, 0, []]
+_RECORD_REQUIRED = 4
+
+
 def _receipt_record(r: ReceiptRecord) -> list[Any]:
-    return [
+    item: list[Any] = [
         r.fingerprint,
         r.local_date.toordinal(),
         _moment(r.occurred_at),
-        r.kind.value,
+        _KIND_CODE[r.kind],
         str(r.eligible),
         r.earned,
         r.qualifying,
@@ -234,16 +241,23 @@ def _receipt_record(r: ReceiptRecord) -> list[Any]:
         r.qualifying_taken,
         _pairs(r.campaign_taken),
     ]
+    while (
+        len(item) > _RECORD_REQUIRED
+        and item[-1] == _RECORD_DEFAULTS[len(item) - 1 - _RECORD_REQUIRED]
+    ):
+        item.pop()
+    return item
 
 
 def _receipt_record_from(item: list[Any]) -> ReceiptRecord:
+    item = item + _RECORD_DEFAULTS[len(item) - _RECORD_REQUIRED :]
     occurred_at = _moment_from(item[2])
     assert occurred_at is not None
     return ReceiptRecord(
         fingerprint=item[0],
         local_date=date.fromordinal(item[1]),
         occurred_at=occurred_at,
-        kind=ReceiptKind(item[3]),
+        kind=_KIND_OF[item[3]],
         eligible=Decimal(item[4]),
         earned=item[5],
         qualifying=item[6],

@@ -66,50 +66,99 @@ def at(text: str, zone: str = "UTC") -> datetime:
 
 
 def line(amount: str, category: str = "grocery", sku: str = "SKU-1") -> LineItem:
-    return LineItem(sku=sku, category=category, quantity=1, unit_price=Decimal(amount),
-                    amount=Decimal(amount))
+    return LineItem(
+        sku=sku, category=category, quantity=1, unit_price=Decimal(amount), amount=Decimal(amount)
+    )
 
 
-def sale(receipt_id: str, amount: str | Iterable[LineItem], when: str,
-         member: str = MEMBER, store: str = "S1") -> Receipt:
+def sale(
+    receipt_id: str,
+    amount: str | Iterable[LineItem],
+    when: str,
+    member: str = MEMBER,
+    store: str = "S1",
+) -> Receipt:
     lines = (line(amount),) if isinstance(amount, str) else tuple(amount)
-    return Receipt(receipt_id=receipt_id, member_id=member, store_id=store,
-                   occurred_at=at(when), currency="USD", kind=ReceiptKind.SALE, lines=lines,
-                   total=sum((ln.amount for ln in lines), Decimal(0)))
+    return Receipt(
+        receipt_id=receipt_id,
+        member_id=member,
+        store_id=store,
+        occurred_at=at(when),
+        currency="USD",
+        kind=ReceiptKind.SALE,
+        lines=lines,
+        total=sum((ln.amount for ln in lines), Decimal(0)),
+    )
 
 
-def return_of(receipt_id: str, original: str, amount: str | Iterable[LineItem], when: str,
-              member: str = MEMBER) -> Receipt:
+def return_of(
+    receipt_id: str,
+    original: str,
+    amount: str | Iterable[LineItem],
+    when: str,
+    member: str = MEMBER,
+) -> Receipt:
     lines = (line(amount),) if isinstance(amount, str) else tuple(amount)
-    return Receipt(receipt_id=receipt_id, member_id=member, store_id="S1",
-                   occurred_at=at(when), currency="USD", kind=ReceiptKind.RETURN, lines=lines,
-                   total=sum((ln.amount for ln in lines), Decimal(0)),
-                   original_receipt_id=original)
+    return Receipt(
+        receipt_id=receipt_id,
+        member_id=member,
+        store_id="S1",
+        occurred_at=at(when),
+        currency="USD",
+        kind=ReceiptKind.RETURN,
+        lines=lines,
+        total=sum((ln.amount for ln in lines), Decimal(0)),
+        original_receipt_id=original,
+    )
 
 
-def member_event(kind: MemberEventType, event_id: str, when: str, member: str = MEMBER,
-                 **fields: object) -> MemberEvent:
-    return MemberEvent(type=kind, event_id=event_id, member_id=member,  # type: ignore[arg-type]
-                       occurred_at=at(when), **fields)
+def member_event(
+    kind: MemberEventType, event_id: str, when: str, member: str = MEMBER, **fields: object
+) -> MemberEvent:
+    return MemberEvent(
+        type=kind,
+        event_id=event_id,
+        member_id=member,  # type: ignore[arg-type]
+        occurred_at=at(when),
+        **fields,
+    )
 
 
 def enrolled(event_id: str, when: str, member: str = MEMBER, **fields: object) -> MemberEvent:
-    contact: dict[str, object] = {"name": "Ana", "email": "ana@example.com",
-                                  "phone": "+15550100", "consent_email": True,
-                                  "consent_sms": False}
+    contact: dict[str, object] = {
+        "name": "Ana",
+        "email": "ana@example.com",
+        "phone": "+15550100",
+        "consent_email": True,
+        "consent_sms": False,
+    }
     contact.update(fields)
     return member_event(MemberEventType.ENROLLED, event_id, when, member, **contact)
 
 
-def adjusted(event_id: str, points: int, when: str, qualifying: bool = False,
-             actor: str | None = "agent-7", reason: str | None = "goodwill") -> MemberEvent:
-    return member_event(MemberEventType.POINTS_ADJUSTED, event_id, when, points=points,
-                        actor=actor, reason=reason, counts_toward_qualifying=qualifying)
+def adjusted(
+    event_id: str,
+    points: int,
+    when: str,
+    qualifying: bool = False,
+    actor: str | None = "agent-7",
+    reason: str | None = "goodwill",
+) -> MemberEvent:
+    return member_event(
+        MemberEventType.POINTS_ADJUSTED,
+        event_id,
+        when,
+        points=points,
+        actor=actor,
+        reason=reason,
+        counts_toward_qualifying=qualifying,
+    )
 
 
 def redeemed(event_id: str, points: int, when: str) -> MemberEvent:
-    return member_event(MemberEventType.POINTS_REDEEMED, event_id, when, points=points,
-                        reward_id="R-1")
+    return member_event(
+        MemberEventType.POINTS_REDEEMED, event_id, when, points=points, reward_id="R-1"
+    )
 
 
 def tick(day: str) -> ReviewTick:
@@ -145,6 +194,8 @@ class Run:
 def silver_with(qualifying: int, when: str = "2025-01-02T10:00", **fields: object) -> Run:
     """A member enrolled with an email, made Silver by a qualifying adjustment."""
     run = Run(program(**fields))
-    run(enrolled("e-enrol", "2025-01-01T09:00"),
-        adjusted("e-start", qualifying, when, qualifying=True))
+    run(
+        enrolled("e-enrol", "2025-01-01T09:00"),
+        adjusted("e-start", qualifying, when, qualifying=True),
+    )
     return run

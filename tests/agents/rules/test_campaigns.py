@@ -14,7 +14,10 @@ MARCH = dict(starts=datetime(2025, 3, 1), ends=datetime(2025, 4, 1))
 
 def double_wine(**fields: object) -> Campaign:
     values: dict[str, object] = dict(
-        id="c-wine", name="Double wine", categories=("wine",), bonus_multiplier=Decimal(1),
+        id="c-wine",
+        name="Double wine",
+        categories=("wine",),
+        bonus_multiplier=Decimal(1),
         **MARCH,
     )
     values.update(fields)
@@ -52,12 +55,8 @@ def test_campaign_runs_from_starts_inclusive_to_ends_exclusive_local_time() -> N
     run = Run(program(campaigns=(campaign,), timezone="America/New_York"))
     # 2025-03-01 00:00 New York is 05:00 UTC; 2025-04-01 00:00 EDT is 04:00 UTC.
     assert bonuses(run(sale("a", "10.00", "2025-03-01T04:59:59+00:00")).ledger) == []
-    assert bonuses(run(sale("b", "10.00", "2025-03-01T05:00:00+00:00")).ledger) == [
-        ("c-wine", 10)
-    ]
-    assert bonuses(run(sale("c", "10.00", "2025-04-01T03:59:59+00:00")).ledger) == [
-        ("c-wine", 10)
-    ]
+    assert bonuses(run(sale("b", "10.00", "2025-03-01T05:00:00+00:00")).ledger) == [("c-wine", 10)]
+    assert bonuses(run(sale("c", "10.00", "2025-04-01T03:59:59+00:00")).ledger) == [("c-wine", 10)]
     assert bonuses(run(sale("d", "10.00", "2025-04-01T04:00:00+00:00")).ledger) == []
 
 
@@ -83,8 +82,9 @@ def test_campaign_ignores_excluded_lines() -> None:
 
 
 def test_bonus_points_need_min_spend() -> None:
-    campaign = Campaign(id="c-500", name="500 over 50", bonus_points=500,
-                        min_spend=Decimal("50.00"), **MARCH)  # type: ignore[arg-type]
+    campaign = Campaign(
+        id="c-500", name="500 over 50", bonus_points=500, min_spend=Decimal("50.00"), **MARCH
+    )  # type: ignore[arg-type]
     run = Run(program(campaigns=(campaign,)))
     assert bonuses(run(sale("r1", "49.99", "2025-03-05T12:00")).ledger) == []
     assert bonuses(run(sale("r2", "50.00", "2025-03-05T12:00")).ledger) == [("c-500", 500)]
@@ -110,7 +110,8 @@ def test_returned_campaign_bonus_frees_room_under_the_cap() -> None:
 
 
 def test_campaign_bonus_counts_toward_earned_basis_only() -> None:
-    run = silver_with(10_000, campaigns=(double_wine(categories=()),),
-                      qualifying_basis=QualifyingBasis.EARNED)
+    run = silver_with(
+        10_000, campaigns=(double_wine(categories=()),), qualifying_basis=QualifyingBasis.EARNED
+    )
     run(sale("r1", "10.00", "2025-03-05T12:00"))
     assert run.member.qualifying_points == 10_000 + 15 + 10

@@ -45,8 +45,7 @@ def test_partial_returns_prorate_cumulatively_without_drift() -> None:
     run = Run(program())
     run(sale("r1", "10.00", "2025-02-01T10:00"))
     taken = [
-        run(return_of(f"x{n}", "r1", "3.33", "2025-02-02T10:00")).ledger[0].points
-        for n in range(3)
+        run(return_of(f"x{n}", "r1", "3.33", "2025-02-02T10:00")).ledger[0].points for n in range(3)
     ]
     taken.append(run(return_of("x3", "r1", "0.01", "2025-02-02T10:00")).ledger[0].points)
     assert taken == [-3, -4, -3, 0]  # 3.33/10 -> 3, 6.66 -> 7, 9.99 -> 10, all of it -> 10
@@ -57,7 +56,8 @@ def test_return_takes_qualifying_points_from_the_original_date() -> None:
     run(sale("r1", "100.00", "2025-01-10T10:00"), sale("r2", "50.00", "2025-03-01T10:00"))
     run(return_of("x1", "r1", "40.00", "2025-03-02T10:00"))
     assert {d.isoformat(): qp for d, qp in run.member.qualifying.items()} == {
-        "2025-01-10": 60, "2025-03-01": 50,
+        "2025-01-10": 60,
+        "2025-03-01": 50,
     }
 
 

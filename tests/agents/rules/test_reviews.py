@@ -155,7 +155,7 @@ def test_reviews_run_in_date_order_when_event_time_jumps() -> None:
     expiries = [e for e in out.ledger if e.kind.value == "EXPIRE"]
     assert [(e.points, e.occurred_at.date().isoformat()) for e in expiries] == [
         (-10_000, "2025-07-10"),
-        (-30_000, "2025-08-10")  # 20,000 base at Silver x1.5,
+        (-30_000, "2025-08-10"),  # 20,000 base at Silver x1.5,
     ]
 
 
