@@ -25,6 +25,7 @@ MAX_QUANTITY: Final = 1_000_000
 MONEY_SCALE: Final = 2
 MAX_MONEY: Final = Decimal("9999999999.99")
 CENT: Final = Decimal("0.01")
+ZERO: Final = Decimal(0)
 MAX_POINTS: Final = 10**12
 # Fixed bounds, not "now + 1 day": the codec must give the same answer on every replay.
 # Brokers may still refuse records stamped far in the future (log.message.timestamp.after.max.ms);
@@ -88,13 +89,12 @@ def check_money(value: Decimal, field: str) -> None:
     """Money is finite, >= 0, at most 2 decimal places and 12 digits (Avro decimal(12, 2))."""
     if not value.is_finite():
         raise CheckFailed(field, f"{value} is not an amount")
-    if value < 0:
+    if value < ZERO:
         raise CheckFailed(field, f"{value} is negative; a RETURN lists positive amounts")
     if value > MAX_MONEY:
         raise CheckFailed(field, f"{value} exceeds 9999999999.99")
-    exponent = value.as_tuple().exponent
-    # 1.230 is a fine 2-place amount; 1.234 is not (bounded above, so quantize cannot overflow).
-    if isinstance(exponent, int) and exponent < -MONEY_SCALE and value != value.quantize(CENT):
+    # 1.230 is a fine 2-place amount, 1.234 is not; bounded above, so quantize cannot overflow.
+    if value.quantize(CENT) != value:
         raise CheckFailed(field, f"{value} has more than 2 decimal places")
 
 
@@ -121,12 +121,16 @@ def check_points(value: int, field: str) -> None:
         raise CheckFailed(field, f"is {value}; at most {MAX_POINTS} in size")
 
 
-def check_line(line: LineItem, field: str) -> None:
-    check_id(line.sku, f"{field}.sku")
-    check_id(line.category, f"{field}.category")
-    check_quantity(line.quantity, f"{field}.quantity")
-    check_money(line.unit_price, f"{field}.unit_price")
-    check_money(line.amount, f"{field}.amount")
+def check_line(line: LineItem, index: int) -> None:
+    try:
+        check_id(line.sku, "sku")
+        check_id(line.category, "category")
+        check_quantity(line.quantity, "quantity")
+        check_money(line.unit_price, "unit_price")
+        check_money(line.amount, "amount")
+    except CheckFailed as failed:
+        # Field paths are built only on failure: this runs for every line of every receipt.
+        raise CheckFailed(f"lines[{index}].{failed.field}", failed.message) from None
 
 
 def check_lines_total(lines: Sequence[LineItem], total: Decimal) -> None:
@@ -165,7 +169,7 @@ def check_receipt(receipt: Receipt, expected_currency: str | None = None) -> Non
     lines = receipt.lines
     if len(lines) <= MAX_LINES:  # check_lines_total names the count; skip 10,000 line checks
         for index, line in enumerate(lines):
-            check_line(line, f"lines[{index}]")
+            check_line(line, index)
     check_money(receipt.total, "total")
     check_lines_total(lines, receipt.total)
     if expected_currency is not None:

@@ -164,10 +164,36 @@ def _decimal_bytes(value: Decimal, scale: int, field: str) -> bytes:
     return unscaled.to_bytes(unscaled.bit_length() // 8 + 1, "big", signed=True)
 
 
+# Prices and amounts repeat across receipts; Decimals are immutable, so decoded ones are shared.
+# Bounded, so a stream of distinct amounts costs at most this many entries.
+_CENTS: dict[bytes, Decimal] = {}
+_CENT_BYTES: dict[Decimal, bytes] = {}
+_CENTS_LIMIT: Final = 65_536
+
+
+def _money_bytes(value: Decimal, field: str) -> bytes:
+    """`_decimal_bytes(value, 2)`, remembered: the same prices are written again and again."""
+    raw = _CENT_BYTES.get(value)
+    if raw is None:
+        raw = _decimal_bytes(value, 2, field)
+        if len(_CENT_BYTES) < _CENTS_LIMIT:
+            _CENT_BYTES[value] = raw
+    return raw
+
+
 def _decimal(raw: bytes, scale: int, field: str) -> Decimal:
     if len(raw) > _MAX_DECIMAL_BYTES:
         raise CheckFailed(field, f"a {len(raw)}-byte decimal exceeds decimal(12, {scale})")
     return Decimal(int.from_bytes(raw, "big", signed=True)).scaleb(-scale)
+
+
+def _money(raw: bytes, field: str) -> Decimal:
+    value = _CENTS.get(raw)
+    if value is None:
+        value = _decimal(raw, 2, field)
+        if len(_CENTS) < _CENTS_LIMIT:
+            _CENTS[raw] = value
+    return value
 
 
 def _receipt_to_raw(receipt: Receipt) -> AvroRecord:
@@ -185,12 +211,12 @@ def _receipt_to_raw(receipt: Receipt) -> AvroRecord:
                 "sku": line.sku,
                 "category": line.category,
                 "quantity": line.quantity,
-                "unit_price": _decimal_bytes(line.unit_price, 2, "unit_price"),
-                "amount": _decimal_bytes(line.amount, 2, "amount"),
+                "unit_price": _money_bytes(line.unit_price, "unit_price"),
+                "amount": _money_bytes(line.amount, "amount"),
             }
             for line in receipt.lines
         ],
-        "total": _decimal_bytes(receipt.total, 2, "total"),
+        "total": _money_bytes(receipt.total, "total"),
     }
 
 
@@ -201,23 +227,23 @@ def _receipt_from_raw(record: AvroRecord) -> Receipt:
                 line["sku"],
                 line["category"],
                 line["quantity"],
-                _decimal(line["unit_price"], 2, f"lines[{index}].unit_price"),
-                _decimal(line["amount"], 2, f"lines[{index}].amount"),
+                _money(line["unit_price"], "lines[].unit_price"),
+                _money(line["amount"], "lines[].amount"),
             )
-            for index, line in enumerate(record["lines"])
+            for line in record["lines"]
         ]
     )
     return Receipt(
-        receipt_id=record["receipt_id"],
-        member_id=record["member_id"],
-        store_id=record["store_id"],
-        occurred_at=_moment(record["occurred_at"], "occurred_at"),
-        currency=record["currency"],
-        kind=_RECEIPT_KINDS[record["kind"]],
-        lines=lines,
-        total=_decimal(record["total"], 2, "total"),
-        terminal_id=record["terminal_id"],
-        original_receipt_id=record["original_receipt_id"],
+        record["receipt_id"],
+        record["member_id"],
+        record["store_id"],
+        _moment(record["occurred_at"], "occurred_at"),
+        record["currency"],
+        _RECEIPT_KINDS[record["kind"]],
+        lines,
+        _money(record["total"], "total"),
+        record["terminal_id"],
+        record["original_receipt_id"],
     )
 
 
