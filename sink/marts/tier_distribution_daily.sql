@@ -41,11 +41,17 @@ daily_moves AS (
     SELECT local_date, tier, sum(delta) AS delta FROM movements GROUP BY ALL
 ),
 
+-- Every day from the first enrollment to the last fact of any kind.
 days AS (
     SELECT CAST(unnest(generate_series(
-        min(local_date)::TIMESTAMP, max(local_date)::TIMESTAMP, INTERVAL 1 DAY
+        (SELECT min(local_date) FROM daily_moves)::TIMESTAMP,
+        greatest(
+            (SELECT max(local_date) FROM daily_moves),
+            (SELECT max(local_date) FROM main.ledger),
+            (SELECT max(local_date) FROM stg_receipts)
+        )::TIMESTAMP,
+        INTERVAL 1 DAY
     )) AS DATE) AS local_date
-    FROM daily_moves
 ),
 
 tiers AS (

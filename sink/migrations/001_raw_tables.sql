@@ -115,13 +115,13 @@ CREATE TABLE dead_letters (
 CREATE TABLE members (
     member_id           VARCHAR PRIMARY KEY,
     status              VARCHAR NOT NULL,          -- active | blocked | closed
-    tier                VARCHAR NOT NULL,
-    balance             BIGINT NOT NULL,
-    qualifying_points   BIGINT NOT NULL,
+    tier                VARCHAR,
+    balance             BIGINT,
+    qualifying_points   BIGINT,
     next_tier           VARCHAR,
-    points_to_next_tier BIGINT NOT NULL,
-    points_at_risk_30d  BIGINT NOT NULL,
-    multiplier          DECIMAL(12, 4) NOT NULL,
+    points_to_next_tier BIGINT,
+    points_at_risk_30d  BIGINT,
+    multiplier          DECIMAL(12, 4),
     enrolled_at         TIMESTAMPTZ,
     updated_at          TIMESTAMPTZ NOT NULL,
     name                VARCHAR,                   -- personal data: null once anonymized

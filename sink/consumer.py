@@ -1,0 +1,290 @@
+"""The DuckDB sink: a Kafka consumer that appends every topic's messages to the store.
+
+Offsets live in DuckDB, committed in the same transaction as the rows they cover; on each
+assignment the consumer seeks to them, so a crash at any point neither loses nor duplicates a
+row. Kafka's committed offsets are written afterwards, for monitoring only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sink.batch import BatchBuilder, Source, UnknownRecord
+from sink.store import Store
+
+log = logging.getLogger("tierflow.sink")
+
+SINK_TOPICS = (
+    "receipts",
+    "member_events",
+    "ledger",
+    "tier_changes",
+    "notifications",
+    "dead_letters",
+    "members",
+)
+GROUP_ID = "tierflow-sink"
+
+
+@dataclass
+class SinkStats:
+    """What one run of the sink did (for logs, tests and the benchmark)."""
+
+    messages: int = 0
+    records: int = 0
+    undecodable: int = 0
+    unstorable: int = 0
+    tombstones: int = 0
+    batches: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def line(self) -> str:
+        seconds = max(time.monotonic() - self.started, 1e-9)
+        return (
+            f"messages={self.messages} records={self.records} undecodable={self.undecodable} "
+            f"unstorable={self.unstorable} tombstones={self.tombstones} batches={self.batches} "
+            f"seconds={seconds:.1f} rate={self.messages / seconds:.0f}/s"
+        )
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One consumed message, decoded or turned into a dead letter."""
+
+    name: str
+    record: dict[str, Any]
+    source: Source
+
+
+def consumer_config(settings: Any) -> dict[str, Any]:
+    """librdkafka settings of the sink's consumer (security passes through from Settings)."""
+    return settings.kafka_client_config() | {
+        "group.id": settings.topic_prefix + GROUP_ID,
+        "isolation.level": "read_committed",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": "earliest",
+        # A killed sink's membership must not hold the restarted one back for long.
+        "session.timeout.ms": 10_000,
+        "heartbeat.interval.ms": 2_000,
+        "queued.max.messages.kbytes": 262_144,
+        "fetch.max.bytes": 52_428_800,
+        "max.partition.fetch.bytes": 4_194_304,
+    }
+
+
+class Sink:
+    """Consume the output and input topics into `store` until stopped (or idle)."""
+
+    def __init__(
+        self,
+        settings: Any,
+        store: Store,
+        *,
+        codec: Any = None,
+        batch_size: int = 20_000,
+        poll_timeout: float = 0.5,
+        until_idle: float | None = None,
+        snapshot_every: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if codec is None:
+            from schemas.codec import Codec
+
+            codec = Codec(schema_registry_url=settings.schema_registry_url)
+        self.settings = settings
+        self.store = store
+        self.codec = codec
+        self.batch_size = batch_size
+        self.poll_timeout = poll_timeout
+        self.until_idle = until_idle
+        self.snapshot_every = snapshot_every
+        self.clock = clock
+        self.stats = SinkStats()
+        self.topics = [settings.topic(name) for name in SINK_TOPICS]
+        self._stopping = False
+
+    def stop(self, *_: object) -> None:
+        """Ask the loop to finish its batch and stop (safe from a signal handler)."""
+        self._stopping = True
+
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        from confluent_kafka import OFFSET_BEGINNING
+
+        stored = self.store.stored_offsets()
+        for partition in partitions:
+            # DuckDB is the truth: a partition it has never seen starts at the beginning.
+            partition.offset = stored.get((partition.topic, partition.partition), OFFSET_BEGINNING)
+        consumer.assign(partitions)
+        log.info("event=assigned partitions=%d", len(partitions))
+
+    def run(self) -> SinkStats:
+        from confluent_kafka import Consumer
+
+        consumer = Consumer(consumer_config(self.settings))
+        consumer.subscribe(self.topics, on_assign=self._on_assign)
+        log.info("event=sink_started topics=%d store=%s", len(self.topics), self.store.path)
+        last_message = last_snapshot = self.clock()
+        dirty = False
+        try:
+            while not self._stopping:
+                messages = consumer.consume(num_messages=self.batch_size, timeout=self.poll_timeout)
+                now = self.clock()
+                if messages:
+                    last_message = now
+                    if self._write(consumer, messages):
+                        dirty = True
+                elif self.until_idle is not None and now - last_message >= self.until_idle:
+                    log.info("event=idle seconds=%.1f", now - last_message)
+                    break
+                if dirty and self.snapshot_every and now - last_snapshot >= self.snapshot_every:
+                    self.store.publish_snapshot()
+                    last_snapshot, dirty = now, False
+        finally:
+            consumer.close()
+            if dirty and self.snapshot_every:
+                self.store.publish_snapshot()
+            log.info("event=sink_stopped %s", self.stats.line())
+        return self.stats
+
+    def _write(self, consumer: Any, messages: list[Any]) -> bool:
+        from confluent_kafka import TopicPartition
+
+        items: list[_Item] = []
+        offsets: dict[tuple[str, int], int] = {}
+        for message in messages:
+            error = message.error()
+            if error is not None:
+                log.warning("event=consume_error code=%s", error.code())
+                continue
+            topic, partition, offset = message.topic(), message.partition(), message.offset()
+            offsets[(topic, partition)] = offset + 1
+            self.stats.messages += 1
+            items.append(self._decode(topic, partition, offset, message.key(), message.value()))
+        real = [item for item in items if item is not None]
+        if not offsets:
+            return False
+        self._append(real, offsets)
+        self.stats.batches += 1
+        self.stats.records += len(real)
+        consumer.commit(
+            offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=True
+        )
+        return True
+
+    def _decode(
+        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
+    ) -> Any:
+        from schemas.errors import CodecError
+
+        if value is None:  # a tombstone on the compacted members topic: nothing to store
+            self.stats.tombstones += 1
+            return None
+        try:
+            name, record = self.codec.decode_record(value)
+        except CodecError as error:
+            self.stats.undecodable += 1
+            log.warning(
+                "event=undecodable topic=%s partition=%d offset=%d code=%s",
+                topic,
+                partition,
+                offset,
+                error.code,
+            )
+            return _dead_letter(topic, partition, offset, key, value, error.code, str(error))
+        return _Item(name, record, (topic, partition, offset))
+
+    def _append(self, items: list[_Item], offsets: dict[tuple[str, int], int]) -> None:
+        """Append all items with the offsets; a batch the store refuses is split until the
+        refused records are found, which become `unstorable` dead letters."""
+        import duckdb
+
+        try:
+            self.store.append_batch(_tables(items), offsets)
+            return
+        except (duckdb.Error, UnknownRecord, ValueError, TypeError) as error:
+            if len(items) <= 1:
+                if not items:
+                    raise
+                self.stats.unstorable += 1
+                item = items[0]
+                topic, partition, offset = item.source
+                log.warning(
+                    "event=unstorable topic=%s partition=%s offset=%s record=%s error=%s",
+                    topic,
+                    partition,
+                    offset,
+                    item.name,
+                    type(error).__name__,
+                )
+                letter = _dead_letter(
+                    str(topic),
+                    int(partition or 0),
+                    int(offset if offset is not None else -1),
+                    item.record.get("member_id", "").encode(),
+                    b"",
+                    "unstorable",
+                    f"{item.name} could not be stored: {type(error).__name__}",
+                )
+                self.store.append_batch(_tables([letter]), offsets)
+                return
+        # Earlier halves commit without offsets; if we crash in between, the replay of the
+        # whole batch finds their rows already stored (keys) and adds nothing.
+        middle = len(items) // 2
+        self._append(items[:middle], {})
+        self._append(items[middle:], offsets)
+
+
+def _tables(items: list[_Item]) -> dict[str, Any]:
+    builder = BatchBuilder()
+    for item in items:
+        builder.add(item.name, item.record, item.source)
+    return builder.tables()
+
+
+def _dead_letter(
+    topic: str, partition: int, offset: int, key: bytes | None, value: bytes, code: str, error: str
+) -> _Item:
+    record = {
+        "source_topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "key": key,
+        "error_code": code,
+        "error": error,
+        "payload": value,
+        "failed_at": datetime.now(UTC),
+    }
+    return _Item("DeadLetter", record, (topic, partition, offset))
+
+
+def consumer_lag(settings: Any, store: Store | None = None) -> dict[tuple[str, int], int]:
+    """Messages not yet in the store, per (topic, partition): high watermark - stored offset.
+
+    Transaction markers take offsets too, so a partition written transactionally shows a lag
+    of at least 1 per transaction not followed by data (read it as "caught up" when <= 1).
+    """
+    from confluent_kafka import Consumer, TopicPartition
+
+    stored = store.stored_offsets() if store is not None else {}
+    probe = Consumer(settings.kafka_client_config() | {"group.id": "tierflow-sink-lag"})
+    try:
+        lag = {}
+        metadata = probe.list_topics(timeout=10)
+        for name in SINK_TOPICS:
+            topic = settings.topic(name)
+            if topic not in metadata.topics:
+                continue
+            for partition in metadata.topics[topic].partitions:
+                low, high = probe.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=10
+                )
+                lag[(topic, partition)] = max(high - max(stored.get((topic, partition), 0), low), 0)
+        return lag
+    finally:
+        probe.close()
