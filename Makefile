@@ -1,4 +1,10 @@
-# The one list of tierflow's entry points. `make demo` and `make test` set up what they need.
+# The one list of tierflow's entry points. `make demo` and `make test` set up what they need on
+# a fresh machine (a venv, the package, Kafka's jars), once: a second run skips what is done.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,15 +14,18 @@ KAFKA_STAMP := .tierflow/kafka/.fetched
 .PHONY: demo test lint format venv kafka-jars bench clean
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "tierflow needs Python 3.11+; '$(PYTHON)' is older (set PYTHON=python3.11)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 venv: $(STAMP)
 
+# Java 17+ and Maven must be on PATH; `tierflow broker fetch` says so clearly if they are not.
 $(KAFKA_STAMP): $(STAMP) streams/kafka/pom.xml
-	$(BIN)/tierflow broker fetch
+	$(BIN)/tierflow broker fetch --home .tierflow
 
 kafka-jars: $(KAFKA_STAMP)
 
@@ -39,4 +48,5 @@ bench: $(KAFKA_STAMP)
 	$(BIN)/python -m bench
 
 clean:
+	-$(BIN)/tierflow broker stop --home .tierflow
 	rm -rf $(VENV) .tierflow data .pytest_cache .mypy_cache .ruff_cache
