@@ -118,8 +118,6 @@ def declare_member_table(app: faust.App, settings: Settings) -> Any:
         MEMBER_TABLE,
         key_type=bytes,
         value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
         partitions=settings.partitions,
         use_partitioner=True,
         help="Each member's rules state and the input offsets it has applied.",
@@ -134,6 +132,7 @@ def create_app(settings: Settings) -> faust.App:
     from streams.program import load_program
 
     program = load_program(settings.program)
+    worker_datadir(settings).mkdir(parents=True, exist_ok=True)
     app = faust.App(faust_app_id(settings), **app_settings(settings))
     topics = declare_topics(app, settings)
     table = declare_member_table(app, settings)
