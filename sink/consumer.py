@@ -108,6 +108,7 @@ class Sink:
         self.stats = SinkStats()
         self.topics = [settings.topic(name) for name in SINK_TOPICS]
         self._stopping = False
+        self._assigned_at: float | None = None
 
     def stop(self, *_: object) -> None:
         """Ask the loop to finish its batch and stop (safe from a signal handler)."""
@@ -121,6 +122,7 @@ class Sink:
             # DuckDB is the truth: a partition it has never seen starts at the beginning.
             partition.offset = stored.get((partition.topic, partition.partition), OFFSET_BEGINNING)
         consumer.assign(partitions)
+        self._assigned_at = self.clock()
         log.info("event=assigned partitions=%d", len(partitions))
 
     def run(self) -> SinkStats:
@@ -139,7 +141,7 @@ class Sink:
                     last_message = now
                     if self._write(consumer, messages):
                         dirty = True
-                elif self.until_idle is not None and now - last_message >= self.until_idle:
+                elif self._idle_for(now, last_message) >= (self.until_idle or float("inf")):
                     log.info("event=idle seconds=%.1f", now - last_message)
                     break
                 if dirty and self.snapshot_every and now - last_snapshot >= self.snapshot_every:
@@ -152,10 +154,16 @@ class Sink:
             log.info("event=sink_stopped %s", self.stats.line())
         return self.stats
 
+    def _idle_for(self, now: float, last_message: float) -> float:
+        """Seconds without a message since the partitions were assigned (0 before that)."""
+        if self._assigned_at is None:
+            return 0.0
+        return now - max(last_message, self._assigned_at)
+
     def _write(self, consumer: Any, messages: list[Any]) -> bool:
         from confluent_kafka import TopicPartition
 
-        items: list[_Item] = []
+        items: list[_Item | None] = []
         offsets: dict[tuple[str, int], int] = {}
         for message in messages:
             error = message.error()
@@ -172,6 +180,7 @@ class Sink:
         self._append(real, offsets)
         self.stats.batches += 1
         self.stats.records += len(real)
+        log.debug("event=batch_committed messages=%d partitions=%d", len(messages), len(offsets))
         consumer.commit(
             offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=True
         )
@@ -179,7 +188,7 @@ class Sink:
 
     def _decode(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
-    ) -> Any:
+    ) -> _Item | None:
         from schemas.errors import CodecError
 
         if value is None:  # a tombstone on the compacted members topic: nothing to store

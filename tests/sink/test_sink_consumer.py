@@ -1,0 +1,263 @@
+"""The sink on the real broker: what was produced is what DuckDB holds, exactly once, even after
+the sink process is killed mid-stream and restarted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from agents.rules.events import LineItem, MemberEvent, MemberEventType, Receipt, ReceiptKind
+from agents.rules.outputs import (
+    Channel,
+    Direction,
+    LedgerEntry,
+    LedgerKind,
+    Notification,
+    TierChange,
+)
+from schemas.codec import Codec
+from schemas.errors import CODES
+from sink.consumer import Sink, consumer_lag
+from sink.store import Store, snapshot_path
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+START = datetime(2024, 1, 1, 15, tzinfo=UTC)
+
+
+def _receipt(i: int) -> Receipt:
+    amount = Decimal(10 + i % 90)
+    lines = (
+        LineItem("sku-a", "grocery", 1, amount, amount),
+        LineItem("sku-b", "gift_card", 2, Decimal("2.50"), Decimal("5.00")),
+    )
+    return Receipt(
+        receipt_id=f"r{i}",
+        member_id=f"m{i % 97}",
+        store_id=f"s{i % 7}",
+        occurred_at=START + timedelta(minutes=17 * i),
+        currency="USD",
+        kind=ReceiptKind.SALE,
+        lines=lines,
+        total=amount + Decimal("5.00"),
+    )
+
+
+def _ledger(i: int) -> LedgerEntry:
+    return LedgerEntry(
+        entry_id=f"l{i}",
+        member_id=f"m{i % 97}",
+        occurred_at=START + timedelta(minutes=17 * i),
+        kind=LedgerKind.EARN,
+        points=10 + i % 90,
+        qualifying_points=10 + i % 90,
+        balance_after=i,
+        tier="Member",
+        multiplier=Decimal(1),
+        receipt_id=f"r{i}",
+        description="Member (x1); excluded: gift_card",
+    )
+
+
+def _produce(settings: Any, messages: list[tuple[str, str, bytes]]) -> None:
+    from confluent_kafka import Producer
+
+    from streams.producer import PRODUCER_CONFIG
+
+    producer = Producer(settings.kafka_client_config() | PRODUCER_CONFIG)
+    for index, (topic, key, value) in enumerate(messages):
+        producer.produce(settings.topic(topic), key=key.encode(), value=value)
+        if index % 1000 == 0:
+            producer.poll(0)
+    assert producer.flush(60) == 0, "messages left undelivered"
+
+
+def _stream(count: int, codec: Codec) -> list[tuple[str, str, bytes]]:
+    messages = []
+    for i in range(count):
+        receipt, entry = _receipt(i), _ledger(i)
+        messages.append(("receipts", receipt.member_id, codec.encode(receipt)))
+        messages.append(("ledger", entry.member_id, codec.encode(entry)))
+    return messages
+
+
+def _wait(condition: Callable[[], Any], seconds: float, what: str) -> Any:
+    deadline = time.monotonic() + seconds
+    seen = None
+    while time.monotonic() < deadline:
+        seen = condition()
+        if seen:
+            return seen
+        time.sleep(0.2)  # polling a subprocess's progress, with a deadline
+    raise AssertionError(f"{what}: not within {seconds} s (last seen: {seen!r})")
+
+
+def test_the_sinks_tables_match_what_was_produced(
+    tierflow_settings: Callable[..., Any], tmp_path: Path
+) -> None:
+    settings = tierflow_settings(partitions=4)
+    codec = Codec()
+    messages = _stream(2_000, codec)
+    when = START + timedelta(days=3)
+    messages += [
+        (
+            "member_events",
+            "m1",
+            codec.encode(
+                MemberEvent(
+                    MemberEventType.ENROLLED, "e1", "m1", START, name="Ann", email="ann@example.org"
+                )
+            ),
+        ),
+        (
+            "member_events",
+            "m1",
+            codec.encode(
+                MemberEvent(
+                    MemberEventType.POINTS_ADJUSTED,
+                    "e2",
+                    "m1",
+                    when,
+                    points=25,
+                    actor="agent-7",
+                    reason="goodwill",
+                )
+            ),
+        ),
+        (
+            "tier_changes",
+            "m1",
+            codec.encode(
+                TierChange(
+                    "t1", "m1", "Member", "Silver", Direction.UP, 10_000, when, "reached 10000"
+                )
+            ),
+        ),
+        (
+            "notifications",
+            "m1",
+            codec.encode(
+                Notification(
+                    "n1", "m1", Channel.EMAIL, "tier_up", "ann@example.org", "Up", "Hi Ann", when
+                )
+            ),
+        ),
+        ("ledger", "m2", b"\x00not avro at all"),
+    ]
+    _produce(settings, messages)
+
+    store = Store(tmp_path / "sink.duckdb", "America/New_York")
+    stats = Sink(settings, store, until_idle=3.0, snapshot_every=0).run()
+
+    con = store.connection
+    assert stats.messages == len(messages)
+    assert stats.undecodable == 1
+    assert con.execute("SELECT count(*), sum(total) FROM receipts").fetchone() == (
+        2_000,
+        sum(_receipt(i).total for i in range(2_000)),
+    )
+    assert con.execute("SELECT count(*), sum(amount) FROM receipt_lines").fetchone() == (
+        4_000,
+        sum(line.amount for i in range(2_000) for line in _receipt(i).lines),
+    )
+    assert con.execute("SELECT count(*), sum(points) FROM ledger").fetchone() == (
+        2_000,
+        sum(_ledger(i).points for i in range(2_000)),
+    )
+    for table in ("member_events", "tier_changes", "notifications"):
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone() == (
+            2 if table == "member_events" else 1,
+        )
+    bad = con.execute("SELECT source_topic, payload, error_code FROM dead_letters").fetchall()
+    assert [(topic, payload) for topic, payload, _ in bad] == [
+        (settings.topic("ledger"), b"\x00not avro at all")
+    ]
+    assert bad[0][2] in CODES
+    stored = store.stored_offsets()
+    assert sum(stored.values()) == len(messages), "next offsets add up to every message"
+    lag = consumer_lag(settings, store)
+    assert all(behind == 0 for behind in lag.values()), lag
+    store.close()
+
+
+def _sink_process(settings: Any, path: Path, *extra: str) -> subprocess.Popen[str]:
+    command = [
+        str(Path(sys.executable).parent / "tierflow"),
+        "sink",
+        "--duckdb",
+        str(path),
+        "--program",
+        str(REPO / "streams" / "program.example.toml"),
+        "--bootstrap-servers",
+        settings.bootstrap,
+        "--topic-prefix",
+        settings.topic_prefix,
+        *extra,
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TIERFLOW_")}
+    return subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+
+
+def _snapshot_receipts(path: Path) -> int:
+    snapshot = snapshot_path(path)
+    if not snapshot.exists():
+        return 0
+    try:
+        con = duckdb.connect(str(snapshot), read_only=True)
+    except duckdb.Error:
+        return 0
+    try:
+        row = con.execute("SELECT count(*) FROM receipts").fetchone()
+        return int(row[0]) if row else 0
+    finally:
+        con.close()
+
+
+def test_a_killed_sink_restarts_with_no_duplicate_and_no_missing_row(
+    tierflow_settings: Callable[..., Any], tmp_path: Path
+) -> None:
+    settings = tierflow_settings(partitions=4)
+    count = 30_000
+    _produce(settings, _stream(count, Codec()))
+    path = tmp_path / "sink.duckdb"
+
+    first = _sink_process(settings, path, "--batch-size", "500", "--snapshot-every", "0.2")
+    try:
+        seen = _wait(lambda: _snapshot_receipts(path), 120, "the sink's first rows")
+        assert seen < count, "the sink finished before it could be killed: make the stream longer"
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == -signal.SIGKILL
+
+    second = _sink_process(settings, path, "--until-idle", "3", "--snapshot-every", "0")
+    output, _ = second.communicate(timeout=300)
+    assert second.returncode == 0, output
+
+    con = duckdb.connect(str(path), read_only=True)
+    receipts = con.execute("SELECT count(*), count(DISTINCT receipt_id), sum(total) FROM receipts")
+    assert receipts.fetchone() == (count, count, sum(_receipt(i).total for i in range(count)))
+    assert con.execute("SELECT count(*) FROM receipt_lines").fetchone() == (2 * count,)
+    ledger = con.execute("SELECT count(*), count(DISTINCT entry_id), sum(points) FROM ledger")
+    assert ledger.fetchone() == (count, count, sum(_ledger(i).points for i in range(count)))
+    offsets = con.execute("SELECT sum(next_offset) FROM sink_offsets").fetchone()
+    assert offsets == (2 * count,)
+    con.close()
+    assert "pid" not in output or "another tierflow sink" not in output
+    assert "@" not in output, "no personal data (or anything like it) in the sink's logs"
