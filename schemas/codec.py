@@ -40,7 +40,7 @@ from schemas.checks import (
     check_receipt,
 )
 from schemas.errors import CodecError
-from schemas.records import DeadLetter, ReviewTickMessage
+from schemas.records import DeadLetter, MemberSnapshot, ReviewTickMessage
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -48,6 +48,7 @@ __all__ = [
     "Codec",
     "CodecError",
     "DeadLetter",
+    "MemberSnapshot",
     "ReviewTickMessage",
     "default_codec",
     "load_schema",
@@ -63,6 +64,7 @@ RECORD_NAMES: Final = (
     "Notification",
     "DeadLetter",
     "ReviewTick",
+    "MemberSnapshot",
 )
 MAX_MESSAGE_BYTES: Final = 1024 * 1024
 SINGLE_OBJECT_MAGIC: Final = b"\xc3\x01"
@@ -361,6 +363,28 @@ def _review_tick_to_raw(tick: ReviewTickMessage) -> AvroRecord:
     }
 
 
+def _member_snapshot_to_raw(snapshot: MemberSnapshot) -> AvroRecord:
+    view = snapshot.view
+    return {
+        "member_id": view.member_id,
+        "status": view.status,
+        "tier": view.tier,
+        "balance": view.balance,
+        "qualifying_points": view.qualifying_points,
+        "next_tier": view.next_tier,
+        "points_to_next_tier": view.points_to_next_tier,
+        "points_at_risk_30d": view.points_at_risk_30d,
+        "multiplier": _decimal_bytes(view.multiplier, 4, "multiplier"),
+        "enrolled_at": None
+        if view.enrolled_at is None
+        else _millis(view.enrolled_at, "enrolled_at"),
+        "updated_at": _millis(snapshot.updated_at, "updated_at"),
+        "name": view.name,
+        "email": view.email,
+        "phone": view.phone,
+    }
+
+
 def _checked_receipt(receipt: Receipt) -> AvroRecord:
     try:
         check_receipt(receipt)
@@ -385,6 +409,7 @@ _ENCODERS: Final[dict[type, tuple[str, Callable[[Any], AvroRecord]]]] = {
     Notification: ("Notification", _notification_to_raw),
     DeadLetter: ("DeadLetter", _dead_letter_to_raw),
     ReviewTickMessage: ("ReviewTick", _review_tick_to_raw),
+    MemberSnapshot: ("MemberSnapshot", _member_snapshot_to_raw),
 }
 
 

@@ -29,7 +29,9 @@ from schemas.checks import (
     check_moment,
     check_receipt,
 )
-from schemas.records import DeadLetter, ReviewTickMessage
+from agents.rules.state import MemberStatus
+from agents.rules.view import MemberView
+from schemas.records import DeadLetter, MemberSnapshot, ReviewTickMessage
 
 
 def _not_a_float(value: Any) -> Any:
@@ -212,6 +214,35 @@ class ReviewTickModel(_Message):
         return ReviewTickMessage(self.review_date, self.partition, self.published_at)
 
 
+class MemberSnapshotModel(_Message):
+    member_id: str
+    status: MemberStatus
+    tier: str
+    balance: int
+    qualifying_points: int
+    next_tier: str | None = None
+    points_to_next_tier: int = 0
+    points_at_risk_30d: int = 0
+    multiplier: Decimal
+    enrolled_at: AwareDatetime | None = None
+    updated_at: AwareDatetime
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+    @model_validator(mode="after")
+    def _names_its_member(self) -> Self:
+        check_id(self.member_id, "member_id")
+        check_moment(self.updated_at, "updated_at")
+        return self
+
+    def to_core(self) -> MemberSnapshot:
+        fields = {name: getattr(self, name) for name in type(self).model_fields}
+        updated_at = fields.pop("updated_at")
+        fields["status"] = self.status.value
+        return MemberSnapshot(MemberView(**fields), updated_at)
+
+
 MODELS: dict[str, type[_Message]] = {
     "Receipt": ReceiptModel,
     "MemberEvent": MemberEventModel,
@@ -220,5 +251,6 @@ MODELS: dict[str, type[_Message]] = {
     "Notification": NotificationModel,
     "DeadLetter": DeadLetterModel,
     "ReviewTick": ReviewTickModel,
+    "MemberSnapshot": MemberSnapshotModel,
 }
 """Each `.avsc` record name and the model that mirrors it."""

@@ -1,13 +1,15 @@
-"""Wire records that are not loyalty-core types: dead letters and review ticks.
+"""Wire records that are not loyalty-core types: dead letters, review ticks, member snapshots.
 
-The core's own inputs and outputs live in `agents.rules`; these two exist only at the shell's
-edge (the worker writes dead letters; the review timer publishes ticks).
+The core's own inputs and outputs live in `agents.rules`; these exist only at the shell's
+edge (the worker writes dead letters and snapshots; the review timer publishes ticks).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+
+from agents.rules.view import MemberView
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +33,11 @@ class ReviewTickMessage:
     review_date: date
     partition: int
     published_at: datetime  # timezone-aware; informational, never read by the rules
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSnapshot:
+    """A `loyalty.members` message: the member's standing after a change, for the sink."""
+
+    view: MemberView
+    updated_at: datetime  # timezone-aware; event time of the change
