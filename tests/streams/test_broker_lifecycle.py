@@ -77,7 +77,8 @@ def test_stop_kills_a_broker_that_ignores_sigterm(embedded_settings: Any) -> Non
     assert broker_jvms(settings) == []
 
 
-def test_the_embedded_broker_serves_sasl_scram_users(embedded_settings: Any) -> None:
+@pytest.mark.parametrize("mechanism", ["PLAIN", "SCRAM-SHA-256"])
+def test_the_embedded_broker_serves_a_sasl_user(embedded_settings: Any, mechanism: str) -> None:
     from confluent_kafka import Producer
     from pydantic import SecretStr
 
@@ -85,7 +86,7 @@ def test_the_embedded_broker_serves_sasl_scram_users(embedded_settings: Any) -> 
 
     settings = embedded_settings(
         security_protocol="SASL_PLAINTEXT",
-        sasl_mechanism="SCRAM-SHA-256",
+        sasl_mechanism=mechanism,
         sasl_username="pos-gateway",
         sasl_password=SecretStr("s3cret-pass"),
     )
