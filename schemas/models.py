@@ -22,6 +22,8 @@ from agents.rules.outputs import (
     Notification,
     TierChange,
 )
+from agents.rules.state import MemberStatus
+from agents.rules.view import MemberView
 from schemas.checks import (
     check_date,
     check_id,
@@ -29,8 +31,6 @@ from schemas.checks import (
     check_moment,
     check_receipt,
 )
-from agents.rules.state import MemberStatus
-from agents.rules.view import MemberView
 from schemas.records import DeadLetter, MemberSnapshot, ReviewTickMessage
 
 
