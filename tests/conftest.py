@@ -10,6 +10,8 @@ the contract's topics created, so tests never see each other's messages.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import socket
 import uuid
@@ -23,8 +25,9 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 TEST_BROKER_HOME = REPO / ".tierflow" / "test-broker"
 KAFKA_JARS = REPO / ".tierflow" / "kafka" / "libs"
-TEST_BROKER_PORT = 19192
-TEST_CONTROLLER_PORT = 19193
+# Another checkout's test run on this machine needs other ports (its home differs).
+TEST_BROKER_PORT = int(os.environ.get("TIERFLOW_TEST_BROKER_PORT", "19192"))
+TEST_CONTROLLER_PORT = TEST_BROKER_PORT + 1
 # testcontainers' Kafka module drives Confluent's image; 8.0 is Apache Kafka 4.0.
 CONTAINER_IMAGE = os.environ.get("TIERFLOW_TEST_KAFKA_IMAGE", "confluentinc/cp-kafka:8.0.0")
 
@@ -109,13 +112,15 @@ def _embedded_broker(request: pytest.FixtureRequest) -> Iterator[KafkaBroker]:
     from streams.broker import BrokerError, broker_status, start_broker, stop_broker
 
     settings = embedded_test_settings()
-    # A test broker left by an interrupted run is reused as it is; otherwise start from an
-    # empty data folder so old runs' topics do not pile up.
-    leftover = broker_status(settings).running
-    try:
-        broker = start_broker(settings, reset=not leftover)
-    except BrokerError as error:
-        _fail(str(error))
+    # Several pytest runs may share this tree (and so this broker) at once: each holds a
+    # lease, and the last one out stops the broker. A fresh start wipes old runs' topics.
+    with _leases(settings.home) as leases:
+        reuse = bool(leases) or broker_status(settings).running
+        try:
+            broker = start_broker(settings, reset=not reuse)
+        except BrokerError as error:
+            _fail(str(error))
+        (settings.home / "leases" / str(os.getpid())).touch()
     _report(
         request,
         f"embedded Apache Kafka {broker.kafka_version} at {broker.bootstrap_servers} "
@@ -124,8 +129,28 @@ def _embedded_broker(request: pytest.FixtureRequest) -> Iterator[KafkaBroker]:
     try:
         yield KafkaBroker(broker.bootstrap_servers, True, f"embedded Kafka {broker.kafka_version}")
     finally:
-        if not broker.reused:
-            stop_broker(settings)
+        with _leases(settings.home) as leases:
+            (settings.home / "leases" / str(os.getpid())).unlink(missing_ok=True)
+            if leases == [os.getpid()]:
+                stop_broker(settings)
+
+
+@contextlib.contextmanager
+def _leases(home: Path) -> Iterator[list[int]]:
+    """Under a lock, the pids of live pytest runs using the test broker (dead ones pruned)."""
+    import psutil
+
+    folder = home / "leases"
+    folder.mkdir(parents=True, exist_ok=True)
+    with (home / "leases.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        live = []
+        for lease in folder.iterdir():
+            if lease.name.isdigit() and psutil.pid_exists(int(lease.name)):
+                live.append(int(lease.name))
+            else:
+                lease.unlink(missing_ok=True)
+        yield sorted(live)
 
 
 @pytest.fixture(scope="session")
