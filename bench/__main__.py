@@ -16,7 +16,7 @@ def main() -> int:
     )
     for name in names:
         print(f"== bench.{name}", flush=True)
-        importlib.import_module(f"bench.{name}").main([])
+        importlib.import_module(f"bench.{name}").main()
     return 0
 
 
