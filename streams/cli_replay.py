@@ -1,0 +1,120 @@
+"""`tierflow replay` and `tierflow whatif`: the rules core over a history file, no Kafka."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+HistoryFile = Annotated[
+    Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines of receipts and events")
+]
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="run the daily reviews for local dates up to and including this date "
+        "(YYYY-MM-DD; default: the last event's local date)",
+    ),
+]
+
+
+def _as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--as-of"
+        ) from None
+
+
+def _load(path: Path):  # type: ignore[no-untyped-def]
+    from streams.program import ProgramError, load_program
+
+    try:
+        return load_program(path)
+    except ProgramError as invalid:
+        typer.echo(f"{path}: the program file is invalid:", err=True)
+        for field, message in invalid.errors:
+            typer.echo(f"  {field}: {message}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _run(history: Path, program_path: Path, as_of: date | None, label: str):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from schemas.jsonl import read_jsonl
+    from streams.replay import Replay
+
+    program = _load(program_path)
+    total = sum(1 for _ in history.open("rb"))
+    replay = Replay(program)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        counter = {"n": 0}
+
+        def tick() -> None:
+            counter["n"] += 1
+            if counter["n"] % 2000 == 0:
+                progress.update(task, completed=counter["n"])
+
+        replay.feed(read_jsonl(history), tick)
+        progress.update(task, completed=total)
+    replay.review_through(as_of)
+    return replay
+
+
+def replay(
+    history: HistoryFile,
+    program: Annotated[Path, typer.Option("--program", exists=True, help="program TOML")],
+    duckdb: Annotated[Path, typer.Option("--duckdb", help="DuckDB file to write")],
+    as_of: AsOf = None,
+) -> None:
+    """Run the rules over a history file and write the contract's tables into DuckDB."""
+    from rich.console import Console
+
+    from streams.replay import write_store
+
+    console = Console()
+    result = _run(history, program, _as_of(as_of), "replaying")
+    rows = write_store(result, duckdb, history.name)
+    outputs = result.outputs
+    console.print(
+        f"replayed [bold]{len(result.inputs):,}[/] events for [bold]{len(result.states):,}[/] "
+        f"members through {result.as_of}: {len(outputs.ledger):,} ledger entries, "
+        f"{len(outputs.tier_changes):,} tier changes, {len(outputs.notifications):,} "
+        f"notifications, {len(outputs.rejections) + len(result.bad_lines):,} dead letters "
+        f"-> {duckdb} ({rows:,} rows)"
+    )
+
+
+def whatif(
+    history: HistoryFile,
+    new_program: Annotated[Path, typer.Option("--program", exists=True, help="proposed program")],
+    current: Annotated[
+        Path | None,
+        typer.Option("--current", exists=True, help="current program (default: settings)"),
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """Replay one history under the current and a proposed program, and compare."""
+    from rich.console import Console
+
+    from streams.settings import Settings
+    from streams.whatif import compare, render
+
+    current = current or Settings().program
+    day = _as_of(as_of)
+    before = _run(history, current, day, "current program")
+    after = _run(history, new_program, day, "proposed program")
+    Console().print(render(compare(before, after), current.name, new_program.name))
