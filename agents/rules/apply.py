@@ -208,7 +208,7 @@ def receive_member_event(
         )
         return
     if _member_event(state, out, event, program, version, day):
-        state.member_events[event.event_id] = SeenEvent(fingerprint, day)
+        state.member_events[event.event_id] = SeenEvent(fingerprint, day.toordinal())
 
 
 def _member_event(

@@ -95,11 +95,11 @@ def earn(
         )
         credit_lot(state, points, expires_on)
         state.campaign_bonus[campaign.id] = state.campaign_bonus.get(campaign.id, 0) + points
-    state.receipts[receipt.receipt_id] = ReceiptRecord(
-        fingerprint=fingerprint,
-        local_date=day,
-        occurred_at=receipt.occurred_at,
-        kind=ReceiptKind.SALE,
+    state.receipts[receipt.receipt_id] = ReceiptRecord.of(
+        fingerprint,
+        day,
+        receipt.occurred_at,
+        ReceiptKind.SALE,
         eligible=eligible,
         earned=earned,
         qualifying=booked,
@@ -139,11 +139,11 @@ def not_credited(
         reason=reason,
     )
     # Recorded with nothing earned: a later return of it takes nothing back.
-    state.receipts[receipt.receipt_id] = ReceiptRecord(
-        fingerprint=fingerprint,
-        local_date=day,
-        occurred_at=receipt.occurred_at,
-        kind=receipt.kind,
+    state.receipts[receipt.receipt_id] = ReceiptRecord.of(
+        fingerprint,
+        day,
+        receipt.occurred_at,
+        receipt.kind,
         tier=tier.name,
         multiplier=tier.multiplier,
     )

@@ -16,7 +16,7 @@ from hashlib import blake2b
 from agents.rules.events import MemberEvent, Receipt
 from agents.rules.program import Program
 from agents.rules.state import MemberState
-from agents.rules.window import add_months
+from agents.rules.window import first_counted
 
 _EVENT_FIELDS = tuple(f.name for f in fields(MemberEvent))
 
@@ -27,45 +27,37 @@ class Seen(Enum):
     CONFLICTING = "conflicting"
 
 
-def _text(value: object) -> str:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")  # 10.0 and 10.00 are the same money
-    if isinstance(value, datetime):
-        return str(value.timestamp())
-    if isinstance(value, Enum):
-        return str(value.value)
-    return repr(value)
+def _money(value: Decimal) -> str:
+    return str(value.normalize())  # 10.0 and 10.00 are the same money
 
 
-def _digest(parts: list[str]) -> bytes:
-    return blake2b("\x1f".join(parts).encode(), digest_size=8).digest()
+def _digest(text: str) -> bytes:
+    return blake2b(text.encode(), digest_size=8).digest()
 
 
 def receipt_fingerprint(receipt: Receipt) -> bytes:
-    parts = [
-        _text(getattr(receipt, name))
-        for name in (
-            "receipt_id",
-            "member_id",
-            "store_id",
-            "occurred_at",
-            "currency",
-            "kind",
-            "total",
-            "terminal_id",
-            "original_receipt_id",
-        )
-    ]
-    for line in receipt.lines:
-        parts.extend(
-            _text(value)
-            for value in (line.sku, line.category, line.quantity, line.unit_price, line.amount)
-        )
-    return _digest(parts)
+    lines = "\x1e".join(
+        f"{ln.sku}\x1f{ln.category}\x1f{ln.quantity}\x1f{_money(ln.unit_price)}\x1f{_money(ln.amount)}"
+        for ln in receipt.lines
+    )
+    return _digest(
+        f"{receipt.receipt_id}\x1f{receipt.member_id}\x1f{receipt.store_id}\x1f"
+        f"{receipt.occurred_at.timestamp()!r}\x1f{receipt.currency}\x1f{receipt.kind.value}\x1f"
+        f"{_money(receipt.total)}\x1f{receipt.terminal_id}\x1f{receipt.original_receipt_id}"
+        f"\x1d{lines}"
+    )
 
 
 def event_fingerprint(event: MemberEvent) -> bytes:
-    return _digest([_text(getattr(event, name)) for name in _EVENT_FIELDS])
+    return _digest("\x1f".join(_text(getattr(event, name)) for name in _EVENT_FIELDS))
+
+
+def _text(value: object) -> str:
+    if isinstance(value, datetime):
+        return repr(value.timestamp())
+    if isinstance(value, Enum):
+        return str(value.value)
+    return repr(value)
 
 
 def receipt_seen(state: MemberState, receipt: Receipt, fingerprint: bytes) -> Seen:
@@ -92,7 +84,7 @@ def horizon_months(program: Program, day: date) -> int:
 def is_stale(state: MemberState, day: date, program: Program) -> bool:
     """Older than what the member's state still remembers, so a duplicate could not be told."""
     through = state.reviewed_through
-    return through is not None and add_months(day, horizon_months(program, through)) <= through
+    return through is not None and day < first_counted(through, horizon_months(program, through))
 
 
 def forget_beyond_horizon(state: MemberState, program: Program) -> None:
@@ -101,29 +93,23 @@ def forget_beyond_horizon(state: MemberState, program: Program) -> None:
     if through is None:
         return
     months = horizon_months(program, through)
-    for receipt_id in [
-        key for key, r in state.receipts.items() if add_months(r.local_date, months) <= through
-    ]:
+    first = first_counted(through, months)
+    oldest = first.toordinal()
+    for receipt_id in [key for key, r in state.receipts.items() if r.day < oldest]:
         del state.receipts[receipt_id]
-    for event_id in [
-        key for key, e in state.member_events.items() if add_months(e.local_date, months) <= through
-    ]:
+    for event_id in [key for key, seen in state.member_events.items() if seen.day < oldest]:
         del state.member_events[event_id]
-    for tier in [
-        name for name, on in state.tier_bonus_on.items() if add_months(on, months) <= through
-    ]:
+    for tier in [name for name, on in state.tier_bonus_on.items() if on < first]:
         del state.tier_bonus_on[tier]
     for campaign_id in list(state.campaign_bonus):
-        if not _campaign_still_relevant(program, campaign_id, through, months):
+        if not _campaign_still_relevant(program, campaign_id, first):
             del state.campaign_bonus[campaign_id]
 
 
-def _campaign_still_relevant(
-    program: Program, campaign_id: str, through: date, months: int
-) -> bool:
+def _campaign_still_relevant(program: Program, campaign_id: str, first: date) -> bool:
     """A campaign's total is kept while a receipt inside it could still arrive (or be returned)."""
     return any(
-        campaign.id == campaign_id and add_months(campaign.ends.date(), months) > through
+        campaign.id == campaign_id and campaign.ends.date() >= first
         for version in program.versions
         for campaign in version.campaigns
     )

@@ -8,7 +8,7 @@ from decimal import Decimal
 from agents.rules.points import floor_points
 from agents.rules.program import QualifyingBasis
 from agents.rules.state import MemberState
-from agents.rules.window import leaves_window_on
+from agents.rules.window import first_counted, leaves_window_on
 
 
 def qualifying_for_sale(basis: QualifyingBasis, base: int, earned: int, eligible: Decimal) -> int:
@@ -64,7 +64,8 @@ def take_newest_first(state: MemberState, points: int) -> int:
 
 def roll_off(state: MemberState, day: date, window_months: int) -> int:
     """Drop the points that no longer count on `day`; returns how many left."""
-    leaving = [e for e in state.qualifying if leaves_window_on(e, window_months) <= day]
+    first = first_counted(day, window_months)
+    leaving = [earned_on for earned_on in state.qualifying if earned_on < first]
     return sum(state.qualifying.pop(earned_on) for earned_on in leaving)
 
 

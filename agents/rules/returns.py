@@ -8,7 +8,6 @@ never exceeds what the sale earned, and three returns of a third take back exact
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -108,9 +107,8 @@ def apply_return(
             state.campaign_bonus[campaign_id] = max(0, state.campaign_bonus[campaign_id] - points)
     own_lot = add_months(original.local_date, then.expiry_months) if then.expiry_months else None
     spend_lots(state, earned_back + sum(points for _, points in campaign_back), first=own_lot)
-    state.receipts[original_id] = replace(
-        original,
-        returned=total_returned,
+    state.receipts[original_id] = original._replace(
+        returned_text=str(total_returned),
         earned_taken=original.earned_taken + earned_back,
         qualifying_taken=original.qualifying_taken + qualifying_back,
         campaign_taken=tuple(
@@ -118,11 +116,11 @@ def apply_return(
             for campaign_id, points in campaign_back
         ),
     )
-    state.receipts[receipt.receipt_id] = ReceiptRecord(
-        fingerprint=fingerprint,
-        local_date=program.local(receipt.occurred_at).date(),
-        occurred_at=receipt.occurred_at,
-        kind=ReceiptKind.RETURN,
+    state.receipts[receipt.receipt_id] = ReceiptRecord.of(
+        fingerprint,
+        program.local(receipt.occurred_at).date(),
+        receipt.occurred_at,
+        ReceiptKind.RETURN,
         tier=original.tier,
         multiplier=original.multiplier,
     )
@@ -162,11 +160,11 @@ def give_up_waiting_returns(state: MemberState, out: Outputs, day: date, program
     for receipt in expired:
         del state.pending_returns[receipt.receipt_id]
         # Remembered, so a redelivery is a duplicate instead of waiting all over again.
-        state.receipts[receipt.receipt_id] = ReceiptRecord(
-            fingerprint=receipt_fingerprint(receipt),
-            local_date=program.local(receipt.occurred_at).date(),
-            occurred_at=receipt.occurred_at,
-            kind=ReceiptKind.RETURN,
+        state.receipts[receipt.receipt_id] = ReceiptRecord.of(
+            receipt_fingerprint(receipt),
+            program.local(receipt.occurred_at).date(),
+            receipt.occurred_at,
+            ReceiptKind.RETURN,
         )
         out.rejections.append(
             Rejection(
@@ -194,10 +192,10 @@ def close_waiting_returns(state: MemberState, out: Outputs, program: Program) ->
                 subject=receipt,
             )
         )
-        state.receipts[receipt.receipt_id] = ReceiptRecord(
-            fingerprint=receipt_fingerprint(receipt),
-            local_date=program.local(receipt.occurred_at).date(),
-            occurred_at=receipt.occurred_at,
-            kind=ReceiptKind.RETURN,
+        state.receipts[receipt.receipt_id] = ReceiptRecord.of(
+            receipt_fingerprint(receipt),
+            program.local(receipt.occurred_at).date(),
+            receipt.occurred_at,
+            ReceiptKind.RETURN,
         )
     state.pending_returns.clear()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgpack
 
@@ -27,32 +27,104 @@ class MemberStatus(StrEnum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True, slots=True)
-class ReceiptRecord:
-    """What a receipt leaves behind: its fingerprint (duplicates) and what it earned (returns)."""
+class ReceiptRecord(NamedTuple):
+    """What a receipt leaves behind: its fingerprint (duplicates) and what it earned (returns).
+
+    Stored as plain values (ordinals, epoch microseconds, money as text), because every
+    member's receipts are written to the changelog on every change; properties give the
+    domain types back.
+    """
 
     fingerprint: bytes
-    local_date: date
-    occurred_at: datetime
-    kind: ReceiptKind
-    eligible: Decimal = Decimal(0)
+    day: int  # local date, as an ordinal
+    occurred_us: int  # occurred_at, epoch microseconds
+    returned_receipt: bool  # a RETURN (nothing to take back from it)
+    eligible_text: str = "0"
     earned: int = 0  # EARN points (base x multiplier)
-    qualifying: int = 0  # qualifying points booked on local_date
+    qualifying: int = 0  # qualifying points booked on the local date
     campaign_points: tuple[tuple[str, int], ...] = ()
     tier: str = ""
-    multiplier: Decimal = Decimal(1)
-    returned: Decimal = Decimal(0)  # eligible amount returned so far
+    multiplier_text: str = "1"
+    returned_text: str = "0"  # eligible amount returned so far
     earned_taken: int = 0
     qualifying_taken: int = 0
     campaign_taken: tuple[tuple[str, int], ...] = ()
 
+    @classmethod
+    def of(
+        cls,
+        fingerprint: bytes,
+        local_date: date,
+        occurred_at: datetime,
+        kind: ReceiptKind,
+        *,
+        eligible: Decimal = Decimal(0),
+        earned: int = 0,
+        qualifying: int = 0,
+        campaign_points: tuple[tuple[str, int], ...] = (),
+        tier: str = "",
+        multiplier: Decimal = Decimal(1),
+    ) -> ReceiptRecord:
+        return cls(
+            fingerprint,
+            local_date.toordinal(),
+            _micros(occurred_at),
+            kind is ReceiptKind.RETURN,
+            str(eligible),
+            earned,
+            qualifying,
+            campaign_points,
+            tier,
+            str(multiplier),
+        )
 
-@dataclass(frozen=True, slots=True)
-class SeenEvent:
+    @property
+    def local_date(self) -> date:
+        return date.fromordinal(self.day)
+
+    @property
+    def occurred_at(self) -> datetime:
+        return _EPOCH + timedelta(microseconds=self.occurred_us)
+
+    @property
+    def kind(self) -> ReceiptKind:
+        return ReceiptKind.RETURN if self.returned_receipt else ReceiptKind.SALE
+
+    @property
+    def eligible(self) -> Decimal:
+        return Decimal(self.eligible_text)
+
+    @property
+    def returned(self) -> Decimal:
+        return Decimal(self.returned_text)
+
+    @property
+    def multiplier(self) -> Decimal:
+        return Decimal(self.multiplier_text)
+
+
+_RECORD_TAIL = ReceiptRecord(b"", 0, 0, False)[10:]  # defaults of a never-returned sale
+_RECORD_EARNINGS = ReceiptRecord(b"", 0, 0, False)[4:10]  # defaults of a return's record
+
+
+def _packed_record(record: ReceiptRecord) -> tuple[Any, ...]:
+    """The record without its trailing defaults: most sales are never returned."""
+    if record[10:] != _RECORD_TAIL:
+        return tuple(record)
+    if record[4:10] != _RECORD_EARNINGS:
+        return record[:10]
+    return record[:4]
+
+
+class SeenEvent(NamedTuple):
     """A member event already applied: its fingerprint and local date (dedupe horizon)."""
 
     fingerprint: bytes
-    local_date: date
+    day: int  # local date, as an ordinal
+
+    @property
+    def local_date(self) -> date:
+        return date.fromordinal(self.day)
 
 
 @dataclass(slots=True)
@@ -135,12 +207,9 @@ class MemberState:
             _day(self.next_step_on),
             _flat_days(self.qualifying),
             _flat_days(self.lots),
-            [[key, *_receipt_record(value)] for key, value in self.receipts.items()],
+            [item for key, r in self.receipts.items() for item in (key, _packed_record(r))],
             [_receipt(value) for value in self.pending_returns.values()],
-            [
-                [key, v.fingerprint, v.local_date.toordinal()]
-                for key, v in self.member_events.items()
-            ],
+            [item for key, seen in self.member_events.items() for item in (key, *seen)],
             [item for pair in self.campaign_bonus.items() for item in pair],
             [item for name, on in self.tier_bonus_on.items() for item in (name, on.toordinal())],
         ]
@@ -149,7 +218,7 @@ class MemberState:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> MemberState:
-        record: list[Any] = msgpack.unpackb(data, raw=False)
+        record: tuple[Any, ...] = msgpack.unpackb(data, raw=False, use_list=False)
         if record[0] != _FORMAT:
             raise ValueError(f"member state format {record[0]} is not {_FORMAT}")
         consents = record[8]
@@ -170,10 +239,16 @@ class MemberState:
             next_step_on=_day_from(record[12]),
             qualifying=_days_from(record[13]),
             lots=_days_from(record[14]),
-            receipts={item[0]: _receipt_record_from(item[1:]) for item in record[15]},
+            receipts={
+                key: ReceiptRecord(*packed)
+                for key, packed in zip(record[15][::2], record[15][1::2], strict=True)
+            },
             pending_returns={receipt.receipt_id: receipt for receipt in pending},
             member_events={
-                item[0]: SeenEvent(item[1], date.fromordinal(item[2])) for item in record[17]
+                key: SeenEvent(fingerprint, day)
+                for key, fingerprint, day in zip(
+                    record[17][::3], record[17][1::3], record[17][2::3], strict=True
+                )
             },
             campaign_bonus=dict(zip(record[18][::2], record[18][1::2], strict=True)),
             tier_bonus_on={
@@ -183,10 +258,12 @@ class MemberState:
         )
 
 
-def _moment(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
+def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _moment(moment: datetime | None) -> int | None:
+    return None if moment is None else _micros(moment)
 
 
 def _moment_from(micros: int | None) -> datetime | None:
@@ -205,70 +282,8 @@ def _flat_days(by_day: dict[date, int]) -> list[int]:
     return [item for day, value in by_day.items() for item in (day.toordinal(), value)]
 
 
-def _days_from(flat: list[int]) -> dict[date, int]:
+def _days_from(flat: tuple[int, ...]) -> dict[date, int]:
     return {date.fromordinal(d): v for d, v in zip(flat[::2], flat[1::2], strict=True)}
-
-
-def _pairs(pairs: tuple[tuple[str, int], ...]) -> list[Any]:
-    return [item for pair in pairs for item in pair]
-
-
-def _pairs_from(flat: list[Any]) -> tuple[tuple[str, int], ...]:
-    return tuple(zip(flat[::2], flat[1::2], strict=True))
-
-
-_KIND_CODE = {ReceiptKind.SALE: 0, ReceiptKind.RETURN: 1}
-_KIND_OF = {code: kind for kind, code in _KIND_CODE.items()}
-# A record's trailing fields at their defaults are left out (most receipts are never returned).
-_RECORD_DEFAULTS: list[Any] = ["0", 0, 0, [], "", "1", "0", 0, 0, []]
-_RECORD_REQUIRED = 4
-
-
-def _receipt_record(r: ReceiptRecord) -> list[Any]:
-    item: list[Any] = [
-        r.fingerprint,
-        r.local_date.toordinal(),
-        _moment(r.occurred_at),
-        _KIND_CODE[r.kind],
-        str(r.eligible),
-        r.earned,
-        r.qualifying,
-        _pairs(r.campaign_points),
-        r.tier,
-        str(r.multiplier),
-        str(r.returned),
-        r.earned_taken,
-        r.qualifying_taken,
-        _pairs(r.campaign_taken),
-    ]
-    while (
-        len(item) > _RECORD_REQUIRED
-        and item[-1] == _RECORD_DEFAULTS[len(item) - 1 - _RECORD_REQUIRED]
-    ):
-        item.pop()
-    return item
-
-
-def _receipt_record_from(item: list[Any]) -> ReceiptRecord:
-    item = item + _RECORD_DEFAULTS[len(item) - _RECORD_REQUIRED :]
-    occurred_at = _moment_from(item[2])
-    assert occurred_at is not None
-    return ReceiptRecord(
-        fingerprint=item[0],
-        local_date=date.fromordinal(item[1]),
-        occurred_at=occurred_at,
-        kind=_KIND_OF[item[3]],
-        eligible=Decimal(item[4]),
-        earned=item[5],
-        qualifying=item[6],
-        campaign_points=_pairs_from(item[7]),
-        tier=item[8],
-        multiplier=Decimal(item[9]),
-        returned=Decimal(item[10]),
-        earned_taken=item[11],
-        qualifying_taken=item[12],
-        campaign_taken=_pairs_from(item[13]),
-    )
 
 
 def _receipt(r: Receipt) -> list[Any]:
@@ -286,7 +301,7 @@ def _receipt(r: Receipt) -> list[Any]:
     ]
 
 
-def _receipt_from(item: list[Any]) -> Receipt:
+def _receipt_from(item: tuple[Any, ...]) -> Receipt:
     occurred_at = _moment_from(item[3])
     assert occurred_at is not None
     return Receipt(

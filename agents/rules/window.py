@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 ONE_DAY = timedelta(days=1)
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def add_months(day: date, months: int) -> date:
@@ -14,11 +15,23 @@ def add_months(day: date, months: int) -> date:
 
     2024-02-29 + 12 months = 2025-02-28; 2024-01-31 + 1 month = 2024-02-29.
     """
-    index = day.year * 12 + (day.month - 1) + months
-    year, month_index = divmod(index, 12)
-    month = month_index + 1
-    last_day = calendar.monthrange(year, month)[1]
-    return date(year, month, min(day.day, last_day))
+    year, month_index = divmod(day.year * 12 + day.month - 1 + months, 12)
+    day_of_month = day.day
+    if day_of_month > 28:
+        last = 29 if month_index == 1 and calendar.isleap(year) else _MONTH_DAYS[month_index]
+        day_of_month = min(day_of_month, last)
+    return date(year, month_index + 1, day_of_month)
+
+
+def first_counted(day: date, months: int) -> date:
+    """The earliest date E with E + months > `day`: what is older has left a `months` window.
+
+    add_months is monotone, so "E + months <= day" holds exactly for the dates before this one.
+    """
+    earliest = add_months(day, -months)
+    while add_months(earliest, months) <= day:
+        earliest += ONE_DAY
+    return earliest
 
 
 def leaves_window_on(earned_on: date, window_months: int) -> date:
