@@ -95,11 +95,21 @@ def kafka_broker(request: pytest.FixtureRequest) -> Iterator[KafkaBroker]:
 def _container_broker(request: pytest.FixtureRequest) -> Iterator[KafkaBroker]:
     from testcontainers.community.kafka import KafkaContainer
 
-    container = KafkaContainer(CONTAINER_IMAGE).with_kraft()
+    # The module sets only the offsets topic to one replica; transactions need these too.
+    one_node = {
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
+        "KAFKA_LOG_MESSAGE_TIMESTAMP_BEFORE_MAX_MS": str(2**63 - 1),
+        "KAFKA_LOG_RETENTION_MS": "-1",
+    }
     try:
+        container = KafkaContainer(CONTAINER_IMAGE).with_kraft()
+        for name, value in one_node.items():
+            container.with_env(name, value)
         container.start(timeout=120)
     except Exception as error:
         _fail(f"the Kafka container {CONTAINER_IMAGE} did not start: {error}")
+        raise
     bootstrap = container.get_bootstrap_server()
     _report(request, f"Kafka container {CONTAINER_IMAGE} at {bootstrap}")
     try:
