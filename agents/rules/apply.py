@@ -137,7 +137,7 @@ def receive_receipt(
     if receipt.currency != program.currency:
         _refuse_receipt(
             out,
-            "currency_mismatch",
+            "wrong_currency",
             f"receipt {receipt.receipt_id} is in {receipt.currency}, the program "
             f"in {program.currency}",
             receipt,

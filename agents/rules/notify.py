@@ -11,16 +11,25 @@ from agents.rules.program import ProgramVersion
 from agents.rules.state import MemberState, MemberStatus
 from agents.rules.tiers import next_tier, points_to_next_tier
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{(\w+)\}")
+_BRACES = {"{{": "{", "}}": "}"}
 
 
 def render(template: str, values: Mapping[str, str]) -> str:
-    """Fill `{name}`-style placeholders; anything unknown or malformed is left as written.
+    """Fill `{name}`-style placeholders (`{{` and `}}` are literal braces, as in the program
+    file); anything unknown or malformed is left as written.
 
     Deliberately not `str.format`: a template comes from a config file and must neither crash
     on a stray brace nor reach attributes (`{name.__class__}`).
     """
-    return _PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
+
+    def fill(match: re.Match[str]) -> str:
+        whole = match.group(0)
+        if whole in _BRACES:
+            return _BRACES[whole]
+        return values.get(match.group(1), whole)
+
+    return _PLACEHOLDER.sub(fill, template)
 
 
 def tier_change_notifications(

@@ -15,6 +15,10 @@ def test_render_leaves_unknown_and_malformed_placeholders_alone() -> None:
     )
 
 
+def test_render_reads_doubled_braces_as_literal_braces() -> None:
+    assert render("{{name}} is {name} {{{name}}}", {"name": "Ana"}) == "{name} is Ana {Ana}"
+
+
 def test_email_and_sms_follow_contacts_and_consent() -> None:
     run = Run(program())
     run(enrolled("e1", "2025-01-01T09:00", consent_sms=True))
