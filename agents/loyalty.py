@@ -19,6 +19,7 @@ from agents.member_batch import (
     MEMBER_EVENTS,
     RECEIPTS,
     REVIEW_TICKS,
+    BatchResult,
     InputMessage,
     MemberBatch,
     OutgoingMessage,
@@ -141,7 +142,7 @@ def register_member_agent(
                     build_index(partition)
             batch = MemberBatch(program, codec, book.index, load, topic_names).apply_all(messages)
             if snapshots is not None:
-                batch.outgoing.extend(snapshots(batch.records))
+                batch.outgoing.extend(snapshots(batch))
             await checkpoint.commit(batch)
             book.count(len(messages), batch)
 
@@ -149,33 +150,23 @@ def register_member_agent(
 
 
 def member_snapshots(codec: Any, program: Program, topic_names: dict[str, str]) -> Any:
-    """The compacted `members` topic: one snapshot per touched member per batch.
-
-    Enabled once the contract has the topic and the codec a `MemberSnapshot` record;
-    until then returns None and nothing is sent.
-    """
+    """The compacted `members` topic: one snapshot per touched member per batch (its last
+    state), viewed as of the local date of its last change, so a replay gives the same."""
     if "members" not in topic_names:
         return None
-    try:
-        from schemas.records import MemberSnapshot  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    from datetime import datetime
-
     from agents.rules import member_view
+    from schemas.records import MemberSnapshot
 
-    def snapshots(records: dict[str, tuple[int, MemberRecord]]) -> list[OutgoingMessage]:
-        today = datetime.now(program.zone).date()
-        return [
-            OutgoingMessage(
-                "members",
-                member_id.encode(),
-                codec.encode(
-                    MemberSnapshot.from_view(member_id, member_view(record.state, program, today))
-                ),
-            )
-            for member_id, (_partition, record) in records.items()
-            if record.state is not None
-        ]
+    def snapshots(batch: BatchResult) -> list[OutgoingMessage]:
+        messages = []
+        for member_id, (_partition, record) in batch.records.items():
+            changed_at = batch.changed_at.get(member_id)
+            if record.state is None or changed_at is None:
+                continue
+            as_of = program.local(changed_at).date()
+            view = member_view(record.state, program, as_of)
+            value = codec.encode(MemberSnapshot(view, changed_at))
+            messages.append(OutgoingMessage("members", member_id.encode(), value))
+        return messages
 
     return snapshots

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from agents.member_record import MemberRecord
@@ -45,6 +45,7 @@ class OutgoingMessage:
 class BatchResult:
     outgoing: list[OutgoingMessage] = field(default_factory=list)
     records: dict[str, tuple[int, MemberRecord]] = field(default_factory=dict)
+    changed_at: dict[str, datetime] = field(default_factory=dict)  # event time of last change
     applied: int = 0
     skipped_repeats: int = 0
     dead_letters: int = 0
@@ -144,7 +145,14 @@ class MemberBatch:
         record.next_review = next_review_date(state, self.program)
         self.index.set_due(message.partition, member_id, record.next_review)
         self.result.applied += 1
+        self.result.changed_at[member_id] = self._event_time(event)
         self._collect(message, event, member_id, outputs)
+
+    def _event_time(self, event: Receipt | MemberEvent | ReviewTick) -> datetime:
+        if isinstance(event, ReviewTick):
+            midnight = datetime.combine(event.review_date, time(), tzinfo=self.program.zone)
+            return midnight.astimezone(UTC)
+        return event.occurred_at
 
     def _collect(
         self,
