@@ -89,6 +89,20 @@ class Settings(BaseSettings):
     def bootstrap(self) -> str:
         return self.bootstrap_servers or f"127.0.0.1:{self.broker_port}"
 
+    def as_env(self) -> dict[str, str]:
+        """These settings as `TIERFLOW_*` variables, for the child processes of `tierflow demo`
+        and the tests (so a worker or sink started as a subprocess sees the same settings)."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            env[f"TIERFLOW_{name.upper()}"] = str(value)
+        return env
+
     def kafka_client_config(self) -> dict[str, Any]:
         """librdkafka (confluent-kafka) settings: bootstrap plus security, passed through."""
         config: dict[str, Any] = {
