@@ -24,6 +24,7 @@ from agents.rules.events import MemberEvent, MemberEventType, Receipt
 from schemas.codec import MAX_MESSAGE_BYTES
 from schemas.errors import CodecError
 from schemas.models import MemberEventModel, ReceiptModel
+from schemas.records import MemberSnapshot
 
 RECEIPT_TYPE: Final = "receipt"
 _EVENT_TYPES: Final = frozenset(kind.value for kind in MemberEventType)
@@ -142,6 +143,8 @@ def to_json_dict(obj: object) -> dict[str, Any]:
     """
     if isinstance(obj, Receipt):
         return {"type": RECEIPT_TYPE, **_json_object(obj)}
+    if isinstance(obj, MemberSnapshot):  # flat, like its Avro record
+        return {**_json_object(obj.view), "updated_at": obj.updated_at.isoformat()}
     return _json_object(obj)
 
 

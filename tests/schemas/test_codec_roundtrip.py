@@ -18,6 +18,7 @@ from wire_examples import (
 
 from agents.rules.events import MemberEvent, Receipt
 from schemas.codec import Codec, CodecError, default_codec
+from schemas.models import MODELS
 from schemas.records import ReviewTickMessage
 
 
@@ -30,7 +31,7 @@ def _decode(codec: Codec, message: object, data: bytes) -> object:
         return codec.decode_review_tick(data)
     name, record = codec.decode_record(data)
     assert name == type(message).__name__.removesuffix("Message")
-    return type(message)(**record)
+    return MODELS[name].model_validate(record).to_core()  # type: ignore[attr-defined]
 
 
 FRAMINGS = {

@@ -17,7 +17,8 @@ from agents.rules.outputs import (
     Notification,
     TierChange,
 )
-from schemas.records import DeadLetter, ReviewTickMessage
+from agents.rules.view import MemberView
+from schemas.records import DeadLetter, MemberSnapshot, ReviewTickMessage
 
 AT = datetime(2025, 3, 14, 15, 9, 26, 535000, tzinfo=UTC)
 
@@ -144,6 +145,24 @@ def every_message() -> list[object]:
         DeadLetter("pos.receipts", 3, 12345, b"M-1", "bad_avro", "no", b"\x00\xff", AT),
         DeadLetter("pos.receipts", 0, -1, None, "unmatched_return", "waited", b"", AT),
         ReviewTickMessage(date(2025, 3, 14), 7, AT),
+        MemberSnapshot(
+            MemberView(
+                member_id="M-000042",
+                status="active",
+                tier="Gold",
+                balance=-12,
+                qualifying_points=25010,
+                next_tier="Platinum",
+                points_to_next_tier=24990,
+                points_at_risk_30d=310,
+                enrolled_at=AT,
+                name="Zoë Ångström",
+                email="zoe@example.com",
+                phone=None,
+                multiplier=Decimal(2),
+            ),
+            AT,
+        ),
     ]
 
 
