@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agents.rules.events import LineItem, MemberEvent, MemberEventType, Receipt, ReceiptKind
+from agents.rules.outputs import LedgerEntry, LedgerKind
 from schemas.checks import ISO_4217
 from schemas.codec import Codec, CodecError
 from schemas.errors import CODES
 from schemas.jsonl import parse_json_line, to_json_line
+from schemas.records import ReviewTickMessage
 
 CODEC = Codec()
+WITH_REGISTRY = Codec(schema_registry_url="mock://tierflow-properties")
+WITH_REGISTRY.encode(ReviewTickMessage(date(2025, 1, 1), 0, datetime(2025, 1, 1, tzinfo=UTC)))
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 ids = st.text(min_size=1, max_size=40).filter(lambda text: not text.isspace())
@@ -104,6 +108,8 @@ def _decodes_or_codec_error(data: bytes) -> None:
         CODEC.decode_member_event,
         CODEC.decode_review_tick,
         CODEC.decode_record,
+        WITH_REGISTRY.decode_receipt,
+        WITH_REGISTRY.decode_record,
     ):
         try:
             decode(data)
@@ -151,3 +157,32 @@ def test_any_json_line_parses_or_raises_codec_error(line: str) -> None:
         assert error.code in CODES
     else:
         assert isinstance(message, Receipt | MemberEvent)
+
+
+ledger_entries = st.builds(
+    LedgerEntry,
+    entry_id=ids,
+    member_id=ids,
+    occurred_at=moments,
+    kind=st.sampled_from(LedgerKind),
+    points=st.integers(min_value=-(2**62), max_value=2**62),
+    qualifying_points=st.integers(min_value=-(2**62), max_value=2**62),
+    balance_after=st.integers(min_value=-(2**62), max_value=2**62),
+    tier=ids,
+    multiplier=st.integers(min_value=0, max_value=10**8).map(lambda n: Decimal(n).scaleb(-4)),
+    receipt_id=st.none() | ids,
+    event_id=st.none() | ids,
+    campaign_id=st.none() | ids,
+    description=st.text(max_size=200),
+    actor=st.none() | ids,
+    reason=st.none() | st.text(max_size=50),
+)
+
+
+@SETTINGS
+@given(ledger_entries)
+def test_any_ledger_entry_round_trips_in_both_framings(entry: LedgerEntry) -> None:
+    for codec in (CODEC, WITH_REGISTRY):
+        name, record = codec.decode_record(codec.encode(entry))
+        assert name == "LedgerEntry"
+        assert LedgerEntry(**record) == entry
