@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date, datetime, timedelta
 
 from agents.rules.outputs import Channel, Direction, Notification, TierChange
 from agents.rules.points import grouped
-from agents.rules.program import ProgramVersion
+from agents.rules.program import ProgramVersion, Template
 from agents.rules.state import MemberState, MemberStatus
 from agents.rules.tiers import next_tier, points_to_next_tier
 
@@ -55,31 +56,73 @@ def tier_change_notifications(
         "points": grouped(points),
         "expires_on": "",
     }
+    return _notifications(state, template, name, values, change.event_id, change.effective_at)
+
+
+def expiry_reminders(
+    state: MemberState, version: ProgramVersion, day: date, at: datetime, source: str
+) -> list[Notification]:
+    """`points_expiring` for each lot expiring `expiry_reminder_days` after `day`."""
+    template = version.templates.points_expiring
+    days = version.templates.expiry_reminder_days
+    if template is None or not days or state.status is not MemberStatus.ACTIVE:
+        return []
+    notifications: list[Notification] = []
+    for expires_on, points in sorted(state.lots.items()):
+        if expires_on - timedelta(days=days) != day:
+            continue
+        values = {
+            "name": state.name or "member",
+            "balance": grouped(state.balance),
+            "points": grouped(points),
+            "expires_on": expires_on.isoformat(),
+        }
+        notifications.extend(
+            _notifications(
+                state,
+                template,
+                "points_expiring",
+                values,
+                f"{source}:REMINDER:{expires_on.isoformat()}",
+                at,
+            )
+        )
+    return notifications
+
+
+def _notifications(
+    state: MemberState,
+    template: Template,
+    name: str,
+    values: Mapping[str, str],
+    source: str,
+    at: datetime,
+) -> list[Notification]:
     notifications: list[Notification] = []
     if state.email and state.consent_email and (template.email_body or template.email_subject):
         notifications.append(
             Notification(
-                notification_id=f"{change.event_id}:{Channel.EMAIL.value}",
+                notification_id=f"{source}:{Channel.EMAIL.value}",
                 member_id=state.member_id,
                 channel=Channel.EMAIL,
                 template=name,
                 recipient=state.email,
                 subject=render(template.email_subject, values),
                 body=render(template.email_body, values),
-                created_at=change.effective_at,
+                created_at=at,
             )
         )
     if state.phone and state.consent_sms and template.sms_body:
         notifications.append(
             Notification(
-                notification_id=f"{change.event_id}:{Channel.SMS.value}",
+                notification_id=f"{source}:{Channel.SMS.value}",
                 member_id=state.member_id,
                 channel=Channel.SMS,
                 template=name,
                 recipient=state.phone,
                 subject="",
                 body=render(template.sms_body, values),
-                created_at=change.effective_at,
+                created_at=at,
             )
         )
     return notifications

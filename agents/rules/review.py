@@ -6,11 +6,12 @@ member is reviewed only on dates where something would change (see `next_review_
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from agents.rules.idempotency import forget_beyond_horizon
 from agents.rules.ledger import post
 from agents.rules.lots import expiring_lots
+from agents.rules.notify import expiry_reminders
 from agents.rules.outputs import LedgerKind, Outputs
 from agents.rules.program import DowngradePolicy, Program, ProgramVersion
 from agents.rules.qualifying import next_roll_off, roll_off
@@ -43,6 +44,7 @@ def next_review_date(state: MemberState, program: Program) -> date | None:
             due.append(roll)
         if state.lots:
             due.append(min(state.lots))
+            due.extend(_reminder_dates(state, version, through))
         tier_due = _tier_review_due(state, version, through)
         if tier_due is not None:
             due.append(tier_due)
@@ -55,7 +57,8 @@ def next_review_date(state: MemberState, program: Program) -> date | None:
 
 
 def _tier_review_due(state: MemberState, version: ProgramVersion, through: date) -> date | None:
-    """When a tier above what the window supports may fall (after a hold or a one_down step)."""
+    """When a tier above what the window supports may fall: the next day, the end of a hold, or
+    a month after the last `one_down` step (any review before that drops a level as well)."""
     current = tier_index(version, state.tier)
     if current is not None and current <= supported_tier_index(version, state.qualifying_points):
         return None
@@ -65,6 +68,17 @@ def _tier_review_due(state: MemberState, version: ProgramVersion, through: date)
     if version.downgrade_policy is DowngradePolicy.ONE_DOWN and state.next_step_on is not None:
         due = max(due, state.next_step_on)
     return due
+
+
+def _reminder_dates(state: MemberState, version: ProgramVersion, through: date) -> list[date]:
+    """Reviews that send a `points_expiring` reminder (active members, reminders configured)."""
+    days = version.templates.expiry_reminder_days
+    if version.templates.points_expiring is None or not days:
+        return []
+    if state.status is not MemberStatus.ACTIVE:
+        return []
+    reminders = [expires_on - timedelta(days=days) for expires_on in state.lots]
+    return [on for on in reminders if on > through]
 
 
 def _next_version_switch(program: Program, through: date) -> date | None:
@@ -84,6 +98,7 @@ def review_day(state: MemberState, out: Outputs, day: date, program: Program) ->
     if state.status is not MemberStatus.CLOSED:
         roll_off(state, day, version.window_months)
         review_tier(state, out, version, day=day, at=at, source=source)
+        out.notifications.extend(expiry_reminders(state, version, day, at, source))
         expire_lots(state, out, version, day=day, at=at, source=source)
     give_up_waiting_returns(state, out, day, program)
     state.reviewed_through = day
@@ -121,8 +136,6 @@ def review_tier(
         if state.hold_until is not None and day < state.hold_until:
             return
         if version.downgrade_policy is DowngradePolicy.ONE_DOWN:
-            if state.next_step_on is not None and day < state.next_step_on:
-                return
             change_tier(
                 state,
                 out,

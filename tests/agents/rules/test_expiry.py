@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from agents.rules import LedgerKind, next_review_date
+from agents.rules import LedgerKind, Template, Templates, next_review_date
 
-from .builders import Run, adjusted, program, redeemed, return_of, sale, tick
+from .builders import Run, adjusted, enrolled, program, redeemed, return_of, sale, tick
 
 
 def expiring(months: int = 3) -> Run:
@@ -75,3 +75,37 @@ def test_points_without_expiry_never_expire() -> None:
     run(sale("r1", "100.00", "2025-01-10T12:00"))
     assert run.member.lots == {}
     assert not run(tick("2025-12-31")).ledger
+
+
+def test_reminder_before_points_expire() -> None:
+    templates = Templates(
+        points_expiring=Template(
+            email_subject="{points} points expire on {expires_on}",
+            email_body="Hi {name}, spend them before {expires_on}.",
+        ),
+        expiry_reminder_days=14,
+    )
+    run = Run(program(expiry_months=3, templates=templates))
+    run(enrolled("e1", "2025-01-01T09:00"))
+    run(sale("r1", "100.00", "2025-01-10T12:00"))
+    assert next_review_date(run.member, run.program) == date(2025, 3, 27)
+    out = run(tick("2025-03-27"))
+    assert [(n.template, n.subject, n.notification_id) for n in out.notifications] == [
+        (
+            "points_expiring",
+            "100 points expire on 2025-04-10",
+            "m1:review:2025-03-27:REMINDER:2025-04-10:EMAIL",
+        )
+    ]
+    assert not run(tick("2025-03-27"))
+    assert [e.points for e in run(tick("2025-04-10")).ledger] == [-100]
+
+
+def test_no_reminder_for_spent_points() -> None:
+    templates = Templates(points_expiring=Template(email_body="x"), expiry_reminder_days=14)
+    run = Run(program(expiry_months=3, templates=templates))
+    run(enrolled("e1", "2025-01-01T09:00"))
+    run(sale("r1", "100.00", "2025-01-10T12:00"))
+    run(redeemed("e-red", 100, "2025-01-11T12:00"))
+    assert next_review_date(run.member, run.program) == date(2026, 1, 10)  # the roll-off only
+    assert not run(tick("2025-03-27")).notifications

@@ -196,3 +196,11 @@ def test_a_version_from_midday_reaches_thresholds_at_the_next_midnight() -> None
     assert next_review_date(run.member, run.program) == date(2025, 6, 2)
     assert not run(tick("2025-06-01")).tier_changes
     assert [c.to_tier for c in run(tick("2025-06-02")).tier_changes] == ["Silver"]
+
+
+def test_one_down_drops_a_level_at_each_review_with_a_roll_off() -> None:
+    run = Run(program(downgrade_policy=DowngradePolicy.ONE_DOWN))
+    run(sale("r1", "26000.00", "2025-01-10T12:00"), sale("r2", "1.00", "2025-01-20T12:00"))
+    assert run.member.tier == "Gold"
+    assert [c.to_tier for c in run(tick("2026-01-10")).tier_changes] == ["Silver"]
+    assert [c.to_tier for c in run(tick("2026-01-20")).tier_changes] == ["Member"]
