@@ -1,8 +1,8 @@
 """Idempotency: receipts and member events are keyed by their ids and fingerprinted by content.
 
 The same id with the same content is a no-op; with different content it is refused
-(`conflicting_duplicate`). Ids are remembered for the dedupe horizon: `window_months` of the
-member's event time (see docs/rules.md); older inputs are refused as `stale_event`.
+(`conflicting_duplicate`). Ids are remembered for the dedupe horizon: `window_months` (at
+least 12) of the member's event time (see docs/rules.md); older inputs are `stale_event`.
 """
 
 from __future__ import annotations
@@ -77,8 +77,13 @@ def event_seen(state: MemberState, event: MemberEvent, fingerprint: bytes) -> Se
     return Seen.SAME if seen.fingerprint == fingerprint else Seen.CONFLICTING
 
 
+MIN_HORIZON_MONTHS = 12  # a short window must not make a late POS upload unreadable
+
+
 def horizon_months(program: Program, day: date) -> int:
-    return program.version_at(datetime.combine(day, datetime.min.time())).window_months
+    """How long receipts and member events are remembered: the window, and at least a year."""
+    window = program.version_at(datetime.combine(day, datetime.min.time())).window_months
+    return max(window, MIN_HORIZON_MONTHS)
 
 
 def is_stale(state: MemberState, day: date, program: Program) -> bool:
