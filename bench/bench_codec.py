@@ -21,7 +21,7 @@ import fastavro
 
 from agents.rules.events import LineItem, Receipt, ReceiptKind
 from schemas.checks import check_receipt
-from schemas.codec import Codec, _without_logical_types
+from schemas.codec import Codec, without_logical_types
 from schemas.models import ReceiptModel
 
 
@@ -68,7 +68,7 @@ def measure(rounds: int, ops: int) -> dict[str, float]:
     body = framed[10:]
     logical_schema = fastavro.parse_schema(codec.schema("Receipt"))
     as_dict = fastavro.schemaless_reader(io.BytesIO(body), logical_schema, None)
-    raw_schema = fastavro.parse_schema(_without_logical_types(codec.schema("Receipt")))
+    raw_schema = fastavro.parse_schema(without_logical_types(codec.schema("Receipt")))
 
     def bare_read() -> object:
         return fastavro.schemaless_reader(io.BytesIO(body), logical_schema, None)

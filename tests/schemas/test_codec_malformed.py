@@ -15,14 +15,8 @@ import pytest
 from wire_examples import AT, a_receipt, a_redemption, an_adjustment, every_message
 
 from agents.rules.events import LineItem
-from schemas.codec import (
-    Codec,
-    CodecError,
-    _member_event_to_raw,
-    _without_logical_types,
-    default_codec,
-    load_schema,
-)
+from schemas.avro_values import member_event_to_raw
+from schemas.codec import Codec, CodecError, default_codec, load_schema, without_logical_types
 from schemas.jsonl import parse_json_line, parse_json_record, to_json_line
 from schemas.records import ReviewTickMessage
 
@@ -54,7 +48,7 @@ def raw_receipt(**changes: Any) -> bytes:
         "total": b"\x02",
     }
     record.update(changes)
-    schema = fastavro.parse_schema(_without_logical_types(load_schema("Receipt")))
+    schema = fastavro.parse_schema(without_logical_types(load_schema("Receipt")))
     body = io.BytesIO()
     fastavro.schemaless_writer(body, schema, record)
     return HEADER + body.getvalue()
@@ -289,8 +283,8 @@ def _without(key: str) -> str:
 
 
 def _raw_event(event: Any, **changes: Any) -> bytes:
-    record = _member_event_to_raw(event) | changes
-    schema = fastavro.parse_schema(_without_logical_types(load_schema("MemberEvent")))
+    record = member_event_to_raw(event) | changes
+    schema = fastavro.parse_schema(without_logical_types(load_schema("MemberEvent")))
     body = io.BytesIO()
     fastavro.schemaless_writer(body, schema, record)
     return CODEC.encode(a_redemption())[:10] + body.getvalue()
@@ -298,7 +292,7 @@ def _raw_event(event: Any, **changes: Any) -> bytes:
 
 def _raw_tick(**changes: Any) -> bytes:
     record = {"review_date": 20000, "partition": 0, "published_at": millis(AT)} | changes
-    schema = fastavro.parse_schema(_without_logical_types(load_schema("ReviewTick")))
+    schema = fastavro.parse_schema(without_logical_types(load_schema("ReviewTick")))
     body = io.BytesIO()
     fastavro.schemaless_writer(body, schema, record)
     return CODEC.encode(ReviewTickMessage(date(2025, 1, 1), 0, AT))[:10] + body.getvalue()
