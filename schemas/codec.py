@@ -1,7 +1,7 @@
 """The wire codec: core dataclasses <-> framed Avro bytes, with the contract's checks on input.
 
 Schemas are parsed once. Receipts and member events are decoded on a fast path: fastavro reads
-the body without logical types, this module converts decimals and times itself and runs
+the body without logical types, `schemas.avro_values` converts decimals and times, and it runs
 `schemas.checks` (no pydantic on the hot path; see docs/benchmarks.md for why).
 Framing: Avro single-object encoding (C3 01 + CRC-64-AVRO fingerprint) by default, the
 Confluent framing (0 + 4-byte schema id) with a schema registry; decoding accepts both.
