@@ -41,13 +41,17 @@ class SinkStats:
     unstorable: int = 0
     tombstones: int = 0
     batches: int = 0
+    rows: int = 0  # rows handed to the store (receipt lines count one each)
     started: float = field(default_factory=time.monotonic)
+    first_message: float | None = None
+    last_commit: float | None = None
 
     def line(self) -> str:
         seconds = max(time.monotonic() - self.started, 1e-9)
         return (
             f"messages={self.messages} records={self.records} undecodable={self.undecodable} "
             f"unstorable={self.unstorable} tombstones={self.tombstones} batches={self.batches} "
+            f"rows={self.rows} "
             f"seconds={seconds:.1f} rate={self.messages / seconds:.0f}/s"
         )
 
@@ -138,6 +142,8 @@ class Sink:
                 messages = consumer.consume(num_messages=self.batch_size, timeout=self.poll_timeout)
                 now = self.clock()
                 if messages:
+                    if self.stats.first_message is None:
+                        self.stats.first_message = now
                     last_message = now
                     if self._write(consumer, messages):
                         dirty = True
@@ -180,6 +186,7 @@ class Sink:
         self._append(real, offsets)
         self.stats.batches += 1
         self.stats.records += len(real)
+        self.stats.last_commit = self.clock()
         log.debug("event=batch_committed messages=%d partitions=%d", len(messages), len(offsets))
         consumer.commit(
             offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=True
@@ -214,7 +221,9 @@ class Sink:
         import duckdb
 
         try:
-            self.store.append_batch(_tables(items), offsets)
+            tables = _tables(items)
+            self.store.append_batch(tables, offsets)
+            self.stats.rows += sum(table.num_rows for table in tables.values())
             return
         except (duckdb.Error, UnknownRecord, ValueError, TypeError) as error:
             if len(items) <= 1:

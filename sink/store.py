@@ -50,6 +50,7 @@ LOCAL_DATE_OF = {
 }
 # Tables with their own append statement (erasure-aware or upserts).
 _CUSTOM_APPEND = {
+    "receipts": "append_receipts",
     "member_events": "append_member_events",
     "notifications": "append_notifications",
     "dead_letters": "append_dead_letters",
@@ -203,6 +204,11 @@ class Store:
                         f"UPDATE {table} SET local_date = CAST(timezone($tz, {column}) AS DATE)",
                         {"tz": timezone},
                     )
+                con.execute(
+                    "UPDATE members SET enrolled_on = CAST(timezone($tz, enrolled_at) AS DATE), "
+                    "updated_on = CAST(timezone($tz, updated_at) AS DATE)",
+                    {"tz": timezone},
+                )
                 log.info("event=timezone_changed old=%s new=%s", stored, timezone)
             con.execute("INSERT OR REPLACE INTO sink_meta VALUES ('timezone', ?)", [timezone])
             con.execute("COMMIT")
@@ -273,6 +279,8 @@ class Store:
                 table = tables.get(name)
                 if table is not None and table.num_rows:
                     self._append(name)
+            if "dead_letters" in tables and tables["dead_letters"].num_rows:
+                con.execute(_sql("queries", "refuse_receipts"))
             if offsets:
                 con.register("batch_offsets", _offsets_table(offsets))
                 registered.append("batch_offsets")

@@ -1,0 +1,252 @@
+"""The sink's ingest rate (topic -> committed DuckDB rows) and the marts' query times.
+
+`python -m bench.bench_sink [--receipts N] [--mart-receipts N] [--skip-ingest]`.
+Ingest: N receipts (3 lines each) and N ledger entries are produced to fresh topics, then the
+sink consumes them into an empty store; rows/s counts every stored row (receipt, line, ledger
+entry) from the first consumed message to the last commit. Baselines in the same run: the same
+rows as ready Arrow tables inserted into DuckDB with a plain INSERT (the store's ceiling), and
+the codec's decode rate of the same messages. Marts: a synthetic year at --mart-receipts
+receipts written straight into the tables; each mart fully read into Arrow, best of 3.
+Kafka: TIERFLOW_BOOTSTRAP_SERVERS if set, else an embedded broker of its own (ports 19292/3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+GOAL_ROWS_PER_S = 200_000
+GOAL_MART_S = 1.0
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _best(run: Callable[[], object], rounds: int = 3) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def marts(receipts: int, folder: Path) -> None:
+    from sink.store import MARTS, Store
+
+    path = folder / "marts.duckdb"
+    store = Store(path, "America/New_York")
+    con = store.connection
+    started = time.perf_counter()
+    con.execute(f"SET VARIABLE receipts = {receipts}")
+    con.execute(f"SET VARIABLE members = {max(receipts // 10, 100)}")
+    con.execute((REPO / "bench" / "sink_synthetic.sql").read_text("utf-8"))
+    con.execute("CHECKPOINT")
+    counts = {
+        table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+        for table in ("receipts", "receipt_lines", "ledger", "members", "tier_changes")
+    }
+    print(
+        f"marts: synthetic store built in {time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{table} {count:,}" for table, count in counts.items())
+    )
+    queries = {
+        name: f"SELECT * FROM {name}" for name in MARTS if not name.startswith(("stg_", "kpis_"))
+    }
+    queries["member_activity (one member)"] = (
+        "SELECT * FROM member_activity WHERE member_id = 'm42' ORDER BY occurred_at DESC"
+    )
+    slowest = 0.0
+    for name, sql in queries.items():
+        rows = 0
+
+        def run(sql: str = sql) -> None:
+            nonlocal rows
+            rows = con.sql(sql).to_arrow_table().num_rows
+
+        seconds = _best(run)
+        slowest = max(slowest, seconds)
+        verdict = "ok" if seconds < GOAL_MART_S else "SLOW"
+        print(f"  {name:<30} {seconds * 1000:8.0f} ms  {rows:>9,} rows  {verdict}")
+    verdict = "meets" if slowest < GOAL_MART_S else "misses"
+    print(f"marts {verdict} the < {GOAL_MART_S:.0f} s goal (slowest {slowest:.2f} s)")
+    store.close()
+
+
+def _settings(folder: Path) -> tuple[Any, Callable[[], None]]:
+    from streams.settings import Settings
+
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    configured = Settings()
+    if configured.bootstrap_servers:
+        return Settings(topic_prefix=prefix, partitions=8), lambda: None
+    from streams.broker import start_broker, stop_broker
+
+    settings = Settings(
+        home=REPO / ".tierflow" / "bench-broker",
+        kafka_jars=REPO / ".tierflow" / "kafka" / "libs",
+        broker_port=19292,
+        controller_port=19293,
+        topic_prefix=prefix,
+        partitions=8,
+    )
+    broker = start_broker(settings, reset=True)
+    print(f"ingest: embedded Kafka {broker.kafka_version} at {broker.bootstrap_servers}")
+    return settings, (lambda: None) if broker.reused else (lambda: stop_broker(settings))
+
+
+def _messages(count: int) -> list[tuple[str, str, bytes]]:
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from agents.rules.events import LineItem, Receipt, ReceiptKind
+    from agents.rules.outputs import LedgerEntry, LedgerKind
+    from schemas.codec import Codec
+
+    codec = Codec()
+    start = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    out = []
+    for i in range(count):
+        member = f"M-{i % 50_000:08d}"
+        when = start + timedelta(seconds=31 * i)
+        lines = tuple(
+            LineItem(f"SKU-{(i + k) % 5000:05d}", category, 1, price, price)
+            for k, (category, price) in enumerate(
+                [
+                    ("groceries", Decimal("3.49")),
+                    ("apparel", Decimal("39.90")),
+                    ("home", Decimal("12.75")),
+                ]
+            )
+        )
+        receipt = Receipt(
+            f"R-{i:010d}",
+            member,
+            f"S-{i % 50:03d}",
+            when,
+            "USD",
+            ReceiptKind.SALE,
+            lines,
+            sum((line.amount for line in lines), Decimal(0)),
+            terminal_id="T-01",
+        )
+        entry = LedgerEntry(
+            f"L-{i:010d}",
+            member,
+            when,
+            LedgerKind.EARN,
+            56,
+            56,
+            56 * (i // 50_000 + 1),
+            "Silver",
+            Decimal("1.5"),
+            receipt_id=receipt.receipt_id,
+            description="Silver (x1.5)",
+        )
+        out.append(("receipts", member, codec.encode(receipt)))
+        out.append(("ledger", member, codec.encode(entry)))
+    return out
+
+
+def _timed(run: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = run()
+    return time.perf_counter() - start, result
+
+
+def _build(builder: Any, decoded: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    for name, record in decoded:
+        builder.add(name, record)
+    return dict(builder.tables())
+
+
+def _plain_insert(tables: dict[str, Any], path: Path) -> float:
+    """Seconds to copy ready Arrow tables into new DuckDB tables (no key, no join, no zone)."""
+    con = duckdb.connect(str(path))
+    started = time.perf_counter()
+    for name, table in tables.items():
+        con.register("batch", table)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM batch")
+        con.unregister("batch")
+    seconds = time.perf_counter() - started
+    con.close()
+    return seconds
+
+
+def ingest(count: int, folder: Path) -> None:
+    from confluent_kafka import Producer
+
+    from schemas.codec import Codec
+    from sink.batch import BatchBuilder
+    from sink.consumer import Sink
+    from sink.store import Store
+    from streams.producer import PRODUCER_CONFIG
+    from streams.topics import create_topics
+
+    settings, stop = _settings(folder)
+    try:
+        create_topics(settings)
+        messages = _messages(count)
+        producer = Producer(settings.kafka_client_config() | PRODUCER_CONFIG)
+        for index, (topic, key, value) in enumerate(messages):
+            producer.produce(settings.topic(topic), key=key.encode(), value=value)
+            if index % 5000 == 0:
+                producer.poll(0)
+        producer.flush(120)
+
+        store = Store(folder / "ingest.duckdb", "America/New_York")
+        stats = Sink(settings, store, until_idle=2.0, snapshot_every=0).run()
+        store.close()
+        assert stats.first_message is not None and stats.last_commit is not None
+        seconds = stats.last_commit - stats.first_message
+        rate = stats.rows / seconds
+        codec = Codec()
+
+        decode_s, decoded = _timed(lambda: [codec.decode_record(v) for _, _, v in messages])
+        builder = BatchBuilder()
+        build_s, tables = _timed(lambda: _build(builder, decoded))
+        rows = sum(table.num_rows for table in tables.values())
+        insert_s = _plain_insert(tables, folder / "baseline.duckdb")
+        print(
+            f"ingest: {stats.messages:,} messages -> {stats.rows:,} rows in {seconds:.2f} s "
+            f"({stats.batches} batches): {rate:,.0f} rows/s, {stats.messages / seconds:,.0f} msg/s"
+        )
+        print(
+            f"  baseline, same run: raw DuckDB Arrow insert of the same rows "
+            f"{rows / insert_s:,.0f} rows/s (sink end to end = {rate * insert_s / rows:.2f}x); "
+            f"codec decode_record alone {len(messages) / decode_s:,.0f} msg/s; "
+            f"dicts -> Arrow {len(messages) / build_s:,.0f} msg/s"
+        )
+        verdict = "meets" if rate >= GOAL_ROWS_PER_S else "misses"
+        print(f"ingest {verdict} the {GOAL_ROWS_PER_S:,} rows/s goal ({rate:,.0f} rows/s)")
+    finally:
+        stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--receipts", type=int, default=100_000, help="ingest: receipts")
+    parser.add_argument("--mart-receipts", type=int, default=1_000_000)
+    parser.add_argument("--skip-ingest", action="store_true")
+    args = parser.parse_args(argv)
+    print(
+        f"python {platform.python_version()} duckdb {duckdb.__version__} on "
+        f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"
+    )
+    with tempfile.TemporaryDirectory(prefix="tierflow-bench-") as temporary:
+        folder = Path(temporary)
+        marts(args.mart_receipts, folder)
+        if not args.skip_ingest:
+            ingest(args.receipts, folder)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
