@@ -21,6 +21,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from agents.rules.events import MemberEvent, MemberEventType, Receipt
+from schemas.checks import CheckFailed
 from schemas.codec import MAX_MESSAGE_BYTES
 from schemas.errors import CodecError
 from schemas.models import MemberEventModel, ReceiptModel
@@ -32,19 +33,26 @@ _MONEY_FIELDS: Final = frozenset({"unit_price", "amount", "total"})
 
 
 def _validation_message(error: ValidationError) -> tuple[str, str | None]:
-    """The first problem as 'field: reason' (pydantic's wording for shape errors)."""
-    detail = error.errors()[0]
-    loc = [part for part in detail["loc"]]
-    cause = detail.get("ctx", {}).get("error")
-    if cause is not None and hasattr(cause, "field"):
-        return str(cause), str(cause.field)
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    message = str(detail["msg"]).removeprefix("Value error, ")
-    more = len(error.errors()) - 1
-    suffix = f" (and {more} more)" if more else ""
-    return (f"{path}: {message}{suffix}" if path else f"{message}{suffix}"), path or None
+    """Up to three problems as 'field: reason; ...', and the first field to blame."""
+    problems: list[str] = []
+    fields: list[str] = []
+    for detail in error.errors():
+        cause = detail.get("ctx", {}).get("error")
+        if isinstance(cause, CheckFailed):
+            problems.append(str(cause))
+            fields.append(cause.field)
+            continue
+        path = ""
+        for part in detail["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        reason = str(detail["msg"]).removeprefix("Value error, ")
+        if detail["type"] == "extra_forbidden":
+            reason = "unknown key"
+        problems.append(f"{path}: {reason}" if path else reason)
+        fields.append(path)
+    more = len(problems) - 3
+    message = "; ".join(problems[:3]) + (f" (and {more} more)" if more > 0 else "")
+    return message, (fields[0] or None) if fields else None
 
 
 def parse_json_record(record: object) -> Receipt | MemberEvent:
