@@ -156,3 +156,17 @@ def test_encoding_refuses_naive_times_and_foreign_objects() -> None:
     with pytest.raises(CodecError) as foreign:
         default_codec().encode({"receipt_id": "R-1"})
     assert foreign.value.code == "unencodable"
+
+
+def test_an_id_the_registry_does_not_know_is_unknown_schema() -> None:
+    body = Codec().encode(a_receipt())[10:]
+    with pytest.raises(CodecError) as raised:
+        Codec(schema_registry_url="mock://empty-registry").decode_receipt(
+            b"\x00" + (4242).to_bytes(4, "big") + body
+        )
+    assert raised.value.code == "unknown_schema"
+
+
+def test_a_receipt_in_the_expected_currency_passes() -> None:
+    codec = Codec(expected_currency="USD")
+    assert codec.decode_receipt(codec.encode(a_receipt())).currency == "USD"
