@@ -89,7 +89,9 @@ def horizon_months(program: Program, day: date) -> int:
 def is_stale(state: MemberState, day: date, program: Program) -> bool:
     """Older than what the member's state still remembers, so a duplicate could not be told."""
     through = state.reviewed_through
-    return through is not None and day < first_counted(through, horizon_months(program, through))
+    if through is None or day >= through:
+        return False  # the usual case, in order: no calendar arithmetic needed
+    return day < first_counted(through, horizon_months(program, through))
 
 
 def forget_beyond_horizon(state: MemberState, program: Program) -> None:

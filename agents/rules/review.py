@@ -196,4 +196,7 @@ def run_reviews_through(state: MemberState, out: Outputs, day: date, program: Pr
         while (due := next_review_date(state, program)) is not None and due <= day:
             review_day(state, out, due, program)
     state.reviewed_through = day
-    forget_beyond_horizon(state, program)
+    if through is None or (through.year, through.month) != (day.year, day.month):
+        # Once a month is enough: records live at most a month past the horizon, and one
+        # still held is simply recognized as a duplicate.
+        forget_beyond_horizon(state, program)

@@ -165,29 +165,32 @@ class MemberState:
         return sum(self.qualifying.values())
 
     def copy(self) -> MemberState:
-        """A working copy: containers are copied, their frozen items shared."""
-        return MemberState(
-            member_id=self.member_id,
-            tier=self.tier,
-            status=self.status,
-            enrolled_at=self.enrolled_at,
-            name=self.name,
-            email=self.email,
-            phone=self.phone,
-            consent_email=self.consent_email,
-            consent_sms=self.consent_sms,
-            balance=self.balance,
-            reviewed_through=self.reviewed_through,
-            hold_until=self.hold_until,
-            next_step_on=self.next_step_on,
-            qualifying=dict(self.qualifying),
-            lots=dict(self.lots),
-            receipts=dict(self.receipts),
-            pending_returns=dict(self.pending_returns),
-            member_events=dict(self.member_events),
-            campaign_bonus=dict(self.campaign_bonus),
-            tier_bonus_on=dict(self.tier_bonus_on),
-        )
+        """A working copy: containers are copied, their immutable items shared.
+
+        Written out rather than `dataclasses.replace`: it runs once per event.
+        """
+        new = MemberState.__new__(MemberState)
+        new.member_id = self.member_id
+        new.tier = self.tier
+        new.status = self.status
+        new.enrolled_at = self.enrolled_at
+        new.name = self.name
+        new.email = self.email
+        new.phone = self.phone
+        new.consent_email = self.consent_email
+        new.consent_sms = self.consent_sms
+        new.balance = self.balance
+        new.reviewed_through = self.reviewed_through
+        new.hold_until = self.hold_until
+        new.next_step_on = self.next_step_on
+        new.qualifying = self.qualifying.copy()
+        new.lots = self.lots.copy()
+        new.receipts = self.receipts.copy()
+        new.pending_returns = self.pending_returns.copy()
+        new.member_events = self.member_events.copy()
+        new.campaign_bonus = self.campaign_bonus.copy()
+        new.tier_bonus_on = self.tier_bonus_on.copy()
+        return new
 
     def to_bytes(self) -> bytes:
         """Compact msgpack: dates as ordinals, moments as epoch microseconds, money as text."""

@@ -71,7 +71,9 @@ def test_receipts_are_remembered_for_the_window_then_older_ones_are_refused() ->
     assert set(run.member.receipts) == {"r1", "r2"}
     assert not run(sale("r1", "10.00", "2025-01-05T12:00"))  # still remembered
     run(sale("r3", "10.00", "2026-01-05T12:00"))
-    assert set(run.member.receipts) == {"r2", "r3"}  # r1 forgotten on 2026-01-05
+    assert not run(sale("r1", "10.00", "2025-01-05T12:00"))  # past the horizon, still held
+    run(sale("r4", "10.00", "2026-02-01T12:00"))  # a new month: pruning runs
+    assert set(run.member.receipts) == {"r2", "r3", "r4"}
     out = run(sale("r1", "10.00", "2025-01-05T12:00"))
     assert [r.error_code for r in out.rejections] == ["stale_event"]
     assert not out.ledger

@@ -45,3 +45,12 @@ def test_state_stays_bounded_over_years() -> None:
     assert len(long.receipts) <= len(short.receipts) + 2
     assert len(long.qualifying) <= 25
     assert len(long.to_bytes()) < len(short.to_bytes()) + 300
+
+
+def test_working_copy_equals_the_original_and_shares_no_container() -> None:
+    member = typical_member().member
+    copied = member.copy()
+    assert copied == member
+    copied.qualifying.clear()
+    copied.receipts.clear()
+    assert member.qualifying and member.receipts
