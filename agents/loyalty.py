@@ -50,6 +50,8 @@ class MemberBook:
     skipped_repeats: int = 0
     dead_letters: int = 0
     reviews: int = 0
+    apply_seconds: float = 0.0  # decoding and the rules
+    commit_seconds: float = 0.0  # sending outputs, waiting for acks, table writes
     _last_log: float = 0.0
     _last_inputs: int = 0
 
@@ -65,7 +67,8 @@ class MemberBook:
             rate = (self.inputs - self._last_inputs) / max(now - self._last_log, 1e-9)
             log.info(
                 "member_agent batches=%d inputs=%d applied=%d skipped_repeats=%d "
-                "dead_letters=%d reviews=%d rate_per_s=%.0f indexed_members=%d",
+                "dead_letters=%d reviews=%d rate_per_s=%.0f indexed_members=%d "
+                "apply_s=%.1f commit_s=%.1f",
                 self.batches,
                 self.inputs,
                 self.applied,
@@ -74,6 +77,8 @@ class MemberBook:
                 self.reviews,
                 rate if self._last_log else 0.0,
                 len(self.index),
+                self.apply_seconds,
+                self.commit_seconds,
             )
             self._last_log, self._last_inputs = now, self.inputs
 
@@ -140,10 +145,14 @@ def register_member_agent(
             for partition in {m.partition for m in messages if m.kind == REVIEW_TICKS}:
                 if not book.index.is_built(partition):
                     build_index(partition)
+            started = time.perf_counter()
             batch = MemberBatch(program, codec, book.index, load, topic_names).apply_all(messages)
             if snapshots is not None:
                 batch.outgoing.extend(snapshots(batch))
+            applied = time.perf_counter()
             await checkpoint.commit(batch)
+            book.apply_seconds += applied - started
+            book.commit_seconds += time.perf_counter() - applied
             book.count(len(messages), batch)
 
     return book

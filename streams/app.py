@@ -77,6 +77,8 @@ def app_settings(settings: Settings) -> dict[str, Any]:
         "web_enabled": True,
         "processing_guarantee": "exactly_once" if settings.exactly_once else "at_least_once",
         "broker_commit_interval": settings.commit_interval,
+        "broker_session_timeout": settings.session_timeout,
+        "broker_heartbeat_interval": min(3.0, settings.session_timeout / 5),
         "consumer_auto_offset_reset": "earliest",
         "table_standby_replicas": settings.standby_replicas,
         "producer_linger": settings.producer_linger,

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     review_timer: bool = Field(default=True, description="the leader publishes review ticks")
     review_interval: float = Field(default=60.0, gt=0, description="seconds between checks")
     producer_linger: float = Field(default=0.005, ge=0, description="seconds")
+    session_timeout: float = Field(
+        default=15.0, gt=0, description="seconds before a silent worker's partitions move"
+    )
 
     @field_validator("topic_prefix")
     @classmethod
