@@ -1,0 +1,276 @@
+"""The live pipeline's throughput and latency on the embedded broker, against a baseline.
+
+In one run: (a) the rate at which a plain confluent-kafka consumer reads the receipts topic
+(the baseline), (b) the worker's sustained rate from receipts in to committed ledger entries
+out (one worker, 8 partitions), with the worker's CPU microseconds per receipt, and (c) the
+end-to-end latency p50/p99 (receipt produced -> ledger entry readable) at a steady rate.
+
+    .venv/bin/python -m bench.bench_pipeline [--members 100000] [--receipts 100000]
+
+Uses TIERFLOW_BOOTSTRAP_SERVERS if set, else starts (or reuses) the embedded broker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+PROGRAM = REPO / "streams" / "program.example.toml"
+
+
+def settings_for(bootstrap: str, **overrides: Any) -> Any:
+    from streams.settings import Settings
+    from streams.topics import create_topics
+
+    settings = Settings(
+        bootstrap_servers=bootstrap,
+        topic_prefix=f"bench{uuid.uuid4().hex[:6]}.",
+        partitions=8,
+        program=PROGRAM,
+        **overrides,
+    )
+    create_topics(settings)
+    return settings
+
+
+def receipts_for(members: int, receipts: int) -> list[Any]:
+    """Valid sales spread over `members` members (the simulator's shapes, cycled ids)."""
+    from agents.rules.events import Receipt, ReceiptKind
+    from streams.program import load_program
+    from streams.simulate import SimulationParams, simulate
+
+    program = load_program(PROGRAM)
+    params = SimulationParams(seed=5, members=min(members, 5_000), receipts=receipts)
+    sales = [
+        m
+        for m in simulate(params, program)
+        if isinstance(m, Receipt) and m.kind == ReceiptKind.SALE
+    ]
+    # Re-address the simulator's sales to `members` distinct ids, round robin, so the member
+    # table holds `members` entries; ids stay unique per receipt.
+    out = []
+    for n, sale in enumerate(sales[:receipts]):
+        member_id = f"B{n % members:07d}"
+        out.append(
+            Receipt(
+                receipt_id=f"{sale.receipt_id}-{n}",
+                member_id=member_id,
+                store_id=sale.store_id,
+                occurred_at=sale.occurred_at,
+                currency=sale.currency,
+                kind=sale.kind,
+                lines=sale.lines,
+                total=sale.total,
+                terminal_id=sale.terminal_id,
+            )
+        )
+    return out
+
+
+def produce(settings: Any, receipts: list[Any]) -> float:
+    from streams.producer import LoyaltyProducer
+
+    producer = LoyaltyProducer(settings)
+    started = time.perf_counter()
+    for receipt in receipts:
+        producer.send_receipt(receipt)
+    producer.flush(120)
+    return time.perf_counter() - started
+
+
+def baseline_read_rate(settings: Any, count: int) -> float:
+    """(a) A confluent-kafka consumer reading the receipts topic from the start."""
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        settings.kafka_client_config()
+        | {"group.id": f"bench-baseline-{uuid.uuid4().hex}", "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe([settings.topic("receipts")])
+    seen, started = 0, None
+    deadline = time.monotonic() + 120
+    while seen < count and time.monotonic() < deadline:
+        for message in consumer.consume(10_000, 1.0):
+            if message.error():
+                continue
+            if started is None:
+                started = time.perf_counter()
+            seen += 1
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    consumer.close()
+    return seen / elapsed if elapsed else 0.0
+
+
+class Worker:
+    def __init__(self, settings: Any, web_port: int, workdir: Path) -> None:
+        sys.path.insert(0, str(REPO / "tests" / "agents"))
+        from live_worker import WorkerProcess
+
+        self.process = WorkerProcess(
+            settings, web_port, workdir / f"data{web_port}", workdir / f"worker{web_port}.log"
+        )
+
+    def __enter__(self) -> Any:
+        self.process.start()
+        self.process.wait_ready(120)
+        return self.process
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.stop(signal.SIGTERM)
+
+
+def committed_total(settings: Any, topic_name: str) -> int:
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    from streams.app import faust_app_id
+
+    admin = AdminClient(settings.kafka_client_config())
+    partitions = [TopicPartition(settings.topic(topic_name), p) for p in range(settings.partitions)]
+    request = [ConsumerGroupTopicPartitions(faust_app_id(settings), partitions)]
+    total = 0
+    for future in admin.list_consumer_group_offsets(request).values():
+        total += sum(max(tp.offset, 0) for tp in future.result().topic_partitions)
+    return total
+
+
+def pipeline_rate(settings: Any, count: int, workdir: Path) -> dict[str, float]:
+    """(b) Receipts already in the topic; a fresh worker; until all offsets are committed.
+
+    Offsets commit only after the batch's outputs were acknowledged and its table writes
+    flushed (agents/checkpoint.py), so a committed receipt's ledger entries are readable.
+    """
+    import psutil
+
+    with Worker(settings, 16290, workdir) as worker:
+        proc = psutil.Process(worker.process.pid)
+        cpu0 = proc.cpu_times()
+        started = time.perf_counter()
+        deadline = time.monotonic() + 900
+        done = 0
+        while done < count and time.monotonic() < deadline:
+            time.sleep(0.5)
+            done = committed_total(settings, "receipts")
+        elapsed = time.perf_counter() - started
+        cpu1 = proc.cpu_times()
+    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    return {
+        "receipts": done,
+        "seconds": elapsed,
+        "rate": done / elapsed,
+        "cpu_us_per_receipt": cpu / max(done, 1) * 1e6,
+    }
+
+
+def latency(settings: Any, rate: int, seconds: float, workdir: Path) -> dict[str, float]:
+    """(c) A steady `rate` of receipts; produce time -> ledger entry readable."""
+    from confluent_kafka import Consumer
+
+    from schemas.codec import Codec
+    from streams.producer import LoyaltyProducer
+
+    receipts = receipts_for(members=10_000, receipts=int(rate * seconds))
+    codec = Codec()
+    sent_at: dict[str, float] = {}
+    arrived: list[float] = []
+    with Worker(settings, 16291, workdir):
+        reader = Consumer(
+            settings.kafka_client_config()
+            | {
+                "group.id": f"bench-latency-{uuid.uuid4().hex}",
+                "auto.offset.reset": "latest",
+                "isolation.level": "read_committed",
+                "fetch.wait.max.ms": 5,
+            }
+        )
+        reader.subscribe([settings.topic("ledger")])
+        reader.consume(1, 3.0)  # join the group before the first receipt
+        producer = LoyaltyProducer(settings, config={"linger.ms": 1})
+        started = time.perf_counter()
+        for n, receipt in enumerate(receipts):
+            due = started + n / rate
+            while time.perf_counter() < due:
+                for message in reader.consume(1000, 0.0):
+                    _arrival(message, codec, sent_at, arrived)
+                producer._producer.poll(0)
+            sent_at[receipt.receipt_id] = time.perf_counter()
+            producer.send_receipt(receipt)
+        producer.flush(60)
+        deadline = time.monotonic() + 60
+        while len(arrived) < len(receipts) and time.monotonic() < deadline:
+            for message in reader.consume(1000, 0.2):
+                _arrival(message, codec, sent_at, arrived)
+        reader.close()
+    arrived.sort()
+    return {
+        "receipts": len(receipts),
+        "measured": len(arrived),
+        "p50_ms": statistics.median(arrived) * 1000,
+        "p99_ms": arrived[int(len(arrived) * 0.99) - 1] * 1000,
+    }
+
+
+def _arrival(message: Any, codec: Any, sent_at: dict[str, float], arrived: list[float]) -> None:
+    if message.error():
+        return
+    record = codec.decode_record(message.value())[1]
+    sent = sent_at.pop(record.get("receipt_id") or "", None)
+    if sent is not None:
+        arrived.append(time.perf_counter() - sent)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--receipts", type=int, default=100_000)
+    parser.add_argument("--latency-rate", type=int, default=2_000)
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    parser.add_argument("--commit-interval", type=float, default=None)
+    args = parser.parse_args()
+
+    bootstrap = os.environ.get("TIERFLOW_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        from streams.broker import start_broker
+        from streams.settings import Settings
+
+        bootstrap = start_broker(Settings()).bootstrap_servers
+    overrides = {"review_timer": False}
+    if args.commit_interval is not None:
+        overrides["commit_interval"] = args.commit_interval
+    workdir = Path(tempfile.mkdtemp(prefix="tierflow-bench-"))
+
+    settings = settings_for(bootstrap, **overrides)
+    receipts = receipts_for(args.members, args.receipts)
+    produce_seconds = produce(settings, receipts)
+    print(f"produced {len(receipts)} receipts in {produce_seconds:.1f}s", flush=True)
+    baseline = baseline_read_rate(settings, len(receipts))
+    print(f"(a) baseline confluent-kafka read: {baseline:,.0f} receipts/s", flush=True)
+    pipeline = pipeline_rate(settings, len(receipts), workdir)
+    print(
+        f"(b) pipeline: {pipeline['receipts']:,.0f} receipts in {pipeline['seconds']:.1f}s = "
+        f"{pipeline['rate']:,.0f} receipts/s; ratio (b)/(a) = {pipeline['rate'] / baseline:.3f}; "
+        f"worker CPU {pipeline['cpu_us_per_receipt']:,.0f} us/receipt",
+        flush=True,
+    )
+    steady = latency(
+        settings_for(bootstrap, **overrides), args.latency_rate, args.latency_seconds, workdir
+    )
+    print(
+        f"(c) latency at {args.latency_rate}/s: p50 {steady['p50_ms']:.0f} ms, "
+        f"p99 {steady['p99_ms']:.0f} ms ({steady['measured']}/{steady['receipts']} measured)",
+        flush=True,
+    )
+    print(f"worker logs: {workdir}")
+
+
+if __name__ == "__main__":
+    main()
