@@ -15,7 +15,7 @@ from hashlib import blake2b
 
 from agents.rules.events import MemberEvent, Receipt
 from agents.rules.program import Program
-from agents.rules.state import MemberState
+from agents.rules.state import MemberState, epoch_micros
 from agents.rules.window import first_counted
 
 _EVENT_FIELDS = tuple(f.name for f in fields(MemberEvent))
@@ -42,7 +42,7 @@ def receipt_fingerprint(receipt: Receipt) -> bytes:
     )
     return _digest(
         f"{receipt.receipt_id}\x1f{receipt.member_id}\x1f{receipt.store_id}\x1f"
-        f"{receipt.occurred_at.timestamp()!r}\x1f{receipt.currency}\x1f{receipt.kind.value}\x1f"
+        f"{epoch_micros(receipt.occurred_at)}\x1f{receipt.currency}\x1f{receipt.kind.value}\x1f"
         f"{_money(receipt.total)}\x1f{receipt.terminal_id}\x1f{receipt.original_receipt_id}"
         f"\x1d{lines}"
     )
@@ -54,7 +54,7 @@ def event_fingerprint(event: MemberEvent) -> bytes:
 
 def _text(value: object) -> str:
     if isinstance(value, datetime):
-        return repr(value.timestamp())
+        return str(epoch_micros(value))
     if isinstance(value, Enum):
         return str(value.value)
     return repr(value)
@@ -100,7 +100,9 @@ def forget_beyond_horizon(state: MemberState, program: Program) -> None:
     if through is None:
         return
     months = horizon_months(program, through)
-    first = first_counted(through, months)
+    # Cut by the month of the clock, not its day: the result is then the same whenever in the
+    # month pruning runs, so ticks delivered live or not offline leave the same state.
+    first = first_counted(through.replace(day=1), months)
     oldest = first.toordinal()
     for receipt_id in [key for key, r in state.receipts.items() if r.day < oldest]:
         del state.receipts[receipt_id]

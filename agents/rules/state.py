@@ -68,7 +68,7 @@ class ReceiptRecord(NamedTuple):
         return cls(
             fingerprint,
             local_date.toordinal(),
-            _micros(occurred_at),
+            epoch_micros(occurred_at),
             kind is ReceiptKind.RETURN,
             str(eligible),
             earned,
@@ -261,12 +261,13 @@ class MemberState:
         )
 
 
-def _micros(moment: datetime) -> int:
+def epoch_micros(moment: datetime) -> int:
+    """A moment as whole microseconds since 1970 (exact, unlike a float timestamp)."""
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 def _moment(moment: datetime | None) -> int | None:
-    return None if moment is None else _micros(moment)
+    return None if moment is None else epoch_micros(moment)
 
 
 def _moment_from(micros: int | None) -> datetime | None:

@@ -272,3 +272,30 @@ def test_a_restart_between_events_changes_nothing(
     restarted_state, restarted = run_all(events, prog, restart_at)
     assert restarted_state == straight_state
     assert restarted == straight
+
+
+@PROPERTY
+@given(programs, histories(), st.lists(st.integers(min_value=0, max_value=60), max_size=6))
+def test_ticks_between_in_order_events_change_nothing_but_timing(
+    prog: Program, events: list[Event], tick_offsets: list[int]
+) -> None:
+    """Live (ticks at midnight) and offline (reviews driven by the next event) agree."""
+    in_order = sorted(
+        (e for e in events if not isinstance(e, ReviewTick)), key=lambda e: e.occurred_at
+    )
+    with_ticks: list[Event] = []
+    for index, event in enumerate(in_order):
+        with_ticks.append(event)
+        if index + 1 < len(in_order) and index < len(tick_offsets):
+            local_next = prog.local(in_order[index + 1].occurred_at).date()
+            tick_day = prog.local(event.occurred_at).date() + timedelta(days=tick_offsets[index])
+            with_ticks.append(ReviewTick(min(tick_day, local_next)))
+    plain_state, plain = run_all(list(in_order), prog)
+    ticked_state, ticked = run_all(with_ticks, prog)
+    assert ticked_state == plain_state
+    assert sorted(e.entry_id for out in ticked for e in out.ledger) == sorted(
+        e.entry_id for out in plain for e in out.ledger
+    )
+    assert [c.event_id for out in ticked for c in out.tier_changes] == [
+        c.event_id for out in plain for c in out.tier_changes
+    ]
