@@ -174,7 +174,8 @@ class RateLimit:
             now = time.monotonic()
             self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
             self.last = now
-            if self.tokens >= messages or self.tokens >= self.burst:
+            # The tolerance keeps float rounding from turning into endless tiny sleeps.
+            if self.tokens >= min(messages, self.burst) - 1e-6:
                 self.tokens -= messages
                 return
             time.sleep((min(messages, self.burst) - self.tokens) / self.rate)
