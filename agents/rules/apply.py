@@ -144,7 +144,7 @@ def receive_receipt(
         )
         return
     if state.status is MemberStatus.CLOSED:
-        not_credited(state, out, receipt, version, day, fingerprint, "closed")
+        not_credited(state, out, receipt, version, fingerprint, "closed")
         return
     if receipt.kind is ReceiptKind.RETURN:
         original_id = receipt.original_receipt_id
@@ -165,7 +165,7 @@ def receive_receipt(
         receive_return(state, out, receipt, program, fingerprint)
         return
     if state.status is MemberStatus.BLOCKED:
-        not_credited(state, out, receipt, version, day, fingerprint, "blocked")
+        not_credited(state, out, receipt, version, fingerprint, "blocked")
     else:
         earn(state, out, receipt, version, local, fingerprint)
     match_pending_returns(state, out, receipt.receipt_id, program)

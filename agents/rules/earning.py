@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from agents.rules.campaigns import campaign_bonuses
@@ -15,7 +15,7 @@ from agents.rules.program import ProgramVersion
 from agents.rules.qualifying import book, qualifying_for_sale
 from agents.rules.state import MemberState, ReceiptRecord
 from agents.rules.tier_change import upgrade_if_reached
-from agents.rules.tiers import current_tier, rate_label
+from agents.rules.tiers import current_tier, rate_label, tier_index
 from agents.rules.window import add_months
 
 
@@ -97,15 +97,13 @@ def earn(
         state.campaign_bonus[campaign.id] = state.campaign_bonus.get(campaign.id, 0) + points
     state.receipts[receipt.receipt_id] = ReceiptRecord.of(
         fingerprint,
-        day,
         receipt.occurred_at,
         ReceiptKind.SALE,
         eligible=eligible,
         earned=earned,
         qualifying=booked,
         campaign_points=tuple((campaign.id, points) for campaign, points in bonuses),
-        tier=tier.name,
-        multiplier=tier.multiplier,
+        tier_position=tier_index(version, state.tier) or 0,
     )
     upgrade_if_reached(
         state, out, version, day=day, at=receipt.occurred_at, source=receipt.receipt_id
@@ -117,7 +115,6 @@ def not_credited(
     out: Outputs,
     receipt: Receipt,
     version: ProgramVersion,
-    day: date,
     fingerprint: bytes,
     reason: str,
 ) -> None:
@@ -140,10 +137,5 @@ def not_credited(
     )
     # Recorded with nothing earned: a later return of it takes nothing back.
     state.receipts[receipt.receipt_id] = ReceiptRecord.of(
-        fingerprint,
-        day,
-        receipt.occurred_at,
-        receipt.kind,
-        tier=tier.name,
-        multiplier=tier.multiplier,
+        fingerprint, receipt.occurred_at, receipt.kind
     )

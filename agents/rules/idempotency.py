@@ -15,8 +15,8 @@ from hashlib import blake2b
 
 from agents.rules.events import MemberEvent, Receipt
 from agents.rules.program import Program
-from agents.rules.state import MemberState, epoch_micros
-from agents.rules.window import first_counted
+from agents.rules.state import MemberState, epoch_micros, epoch_seconds
+from agents.rules.window import day_start, first_counted
 
 _EVENT_FIELDS = tuple(f.name for f in fields(MemberEvent))
 
@@ -104,7 +104,8 @@ def forget_beyond_horizon(state: MemberState, program: Program) -> None:
     # month pruning runs, so ticks delivered live or not offline leave the same state.
     first = first_counted(through.replace(day=1), months)
     oldest = first.toordinal()
-    for receipt_id in [key for key, r in state.receipts.items() if r.day < oldest]:
+    cutoff = epoch_seconds(day_start(first, program.zone))
+    for receipt_id in [key for key, r in state.receipts.items() if r.occurred_s < cutoff]:
         del state.receipts[receipt_id]
     for event_id in [key for key, seen in state.member_events.items() if seen.day < oldest]:
         del state.member_events[event_id]

@@ -17,10 +17,11 @@ from agents.rules.idempotency import receipt_fingerprint
 from agents.rules.ledger import post
 from agents.rules.lots import spend_lots
 from agents.rules.outputs import LedgerKind, Outputs, Rejection
-from agents.rules.points import multiplier_text, round_half_up
+from agents.rules.points import round_half_up
 from agents.rules.program import Program, QualifyingBasis
 from agents.rules.qualifying import take_back
-from agents.rules.state import MemberState, ReceiptRecord
+from agents.rules.state import MemberState, ReceiptRecord, money_value
+from agents.rules.tiers import rate_label
 from agents.rules.window import add_months, day_start
 
 
@@ -50,7 +51,10 @@ def apply_return(
     program: Program,
     fingerprint: bytes,
 ) -> None:
-    then = program.version_at(program.local(original.occurred_at))
+    sold = program.local(original.occurred_at)
+    sold_on = sold.date()
+    then = program.version_at(sold)
+    rate = then.tiers[min(original.tier_position, len(then.tiers) - 1)]
     lines, _ = split_lines(receipt.lines, then.excluded_categories)
     returned = abs(sum((line.amount for line in lines), Decimal(0)))
     total_returned = original.returned + returned
@@ -69,8 +73,8 @@ def apply_return(
         (campaign_id, _share(points, fraction, taken_before.get(campaign_id, 0)))
         for campaign_id, points in original.campaign_points
     ]
-    qualifying_removed = take_back(state, original.local_date, qualifying_back)
-    label = f"{original.tier} (x{multiplier_text(original.multiplier)})"
+    qualifying_removed = take_back(state, sold_on, qualifying_back)
+    label = rate_label(rate)
     post(
         state,
         out,
@@ -79,8 +83,8 @@ def apply_return(
         kind=LedgerKind.RETURN,
         points=-earned_back,
         qualifying_points=-qualifying_removed,
-        tier=original.tier,
-        multiplier=original.multiplier,
+        tier=rate.name,
+        multiplier=rate.multiplier,
         receipt_id=receipt.receipt_id,
         description=(
             f"Return {receipt.receipt_id} of sale {original_id}: {returned} of "
@@ -97,18 +101,18 @@ def apply_return(
             occurred_at=receipt.occurred_at,
             kind=LedgerKind.RETURN,
             points=-points,
-            tier=original.tier,
-            multiplier=original.multiplier,
+            tier=rate.name,
+            multiplier=rate.multiplier,
             receipt_id=receipt.receipt_id,
             campaign_id=campaign_id,
             description=f"Return {receipt.receipt_id}: campaign {campaign_id} bonus taken back",
         )
         if campaign_id in state.campaign_bonus:
             state.campaign_bonus[campaign_id] = max(0, state.campaign_bonus[campaign_id] - points)
-    own_lot = add_months(original.local_date, then.expiry_months) if then.expiry_months else None
+    own_lot = add_months(sold_on, then.expiry_months) if then.expiry_months else None
     spend_lots(state, earned_back + sum(points for _, points in campaign_back), first=own_lot)
     state.receipts[original_id] = original._replace(
-        returned_text=str(total_returned),
+        returned_amount=money_value(total_returned),
         earned_taken=original.earned_taken + earned_back,
         qualifying_taken=original.qualifying_taken + qualifying_back,
         campaign_taken=tuple(
@@ -117,12 +121,7 @@ def apply_return(
         ),
     )
     state.receipts[receipt.receipt_id] = ReceiptRecord.of(
-        fingerprint,
-        program.local(receipt.occurred_at).date(),
-        receipt.occurred_at,
-        ReceiptKind.RETURN,
-        tier=original.tier,
-        multiplier=original.multiplier,
+        fingerprint, receipt.occurred_at, ReceiptKind.RETURN
     )
 
 
@@ -161,10 +160,7 @@ def give_up_waiting_returns(state: MemberState, out: Outputs, day: date, program
         del state.pending_returns[receipt.receipt_id]
         # Remembered, so a redelivery is a duplicate instead of waiting all over again.
         state.receipts[receipt.receipt_id] = ReceiptRecord.of(
-            receipt_fingerprint(receipt),
-            program.local(receipt.occurred_at).date(),
-            receipt.occurred_at,
-            ReceiptKind.RETURN,
+            receipt_fingerprint(receipt), receipt.occurred_at, ReceiptKind.RETURN
         )
         out.rejections.append(
             Rejection(
@@ -193,9 +189,6 @@ def close_waiting_returns(state: MemberState, out: Outputs, program: Program) ->
             )
         )
         state.receipts[receipt.receipt_id] = ReceiptRecord.of(
-            receipt_fingerprint(receipt),
-            program.local(receipt.occurred_at).date(),
-            receipt.occurred_at,
-            ReceiptKind.RETURN,
+            receipt_fingerprint(receipt), receipt.occurred_at, ReceiptKind.RETURN
         )
     state.pending_returns.clear()

@@ -30,22 +30,20 @@ class MemberStatus(StrEnum):
 class ReceiptRecord(NamedTuple):
     """What a receipt leaves behind: its fingerprint (duplicates) and what it earned (returns).
 
-    Stored as plain values (ordinals, epoch microseconds, money as text), because every
-    member's receipts are written to the changelog on every change; properties give the
-    domain types back.
+    Plain values only (epoch seconds, money in cents, the tier by position), because every
+    member's receipts are written to the changelog on every change; the local date, rate and
+    amounts are read back with the program (`local_date`, `earned_at`) or as properties.
     """
 
     fingerprint: bytes
-    day: int  # local date, as an ordinal
-    occurred_us: int  # occurred_at, epoch microseconds
+    occurred_s: int  # occurred_at, whole epoch seconds (rounded down)
     returned_receipt: bool  # a RETURN (nothing to take back from it)
-    eligible_text: str = "0"
+    eligible_amount: int | str = 0  # in cents; as text if not a whole number of cents
     earned: int = 0  # EARN points (base x multiplier)
     qualifying: int = 0  # qualifying points booked on the local date
     campaign_points: tuple[tuple[str, int], ...] = ()
-    tier: str = ""
-    multiplier_text: str = "1"
-    returned_text: str = "0"  # eligible amount returned so far
+    tier_position: int = 0  # the tier it earned at, in the version in force at occurred_at
+    returned_amount: int | str = 0  # eligible amount returned so far, like eligible_amount
     earned_taken: int = 0
     qualifying_taken: int = 0
     campaign_taken: tuple[tuple[str, int], ...] = ()
@@ -54,7 +52,6 @@ class ReceiptRecord(NamedTuple):
     def of(
         cls,
         fingerprint: bytes,
-        local_date: date,
         occurred_at: datetime,
         kind: ReceiptKind,
         *,
@@ -62,29 +59,22 @@ class ReceiptRecord(NamedTuple):
         earned: int = 0,
         qualifying: int = 0,
         campaign_points: tuple[tuple[str, int], ...] = (),
-        tier: str = "",
-        multiplier: Decimal = Decimal(1),
+        tier_position: int = 0,
     ) -> ReceiptRecord:
         return cls(
             fingerprint,
-            local_date.toordinal(),
-            epoch_micros(occurred_at),
+            epoch_seconds(occurred_at),
             kind is ReceiptKind.RETURN,
-            str(eligible),
+            money_value(eligible),
             earned,
             qualifying,
             campaign_points,
-            tier,
-            str(multiplier),
+            tier_position,
         )
 
     @property
-    def local_date(self) -> date:
-        return date.fromordinal(self.day)
-
-    @property
     def occurred_at(self) -> datetime:
-        return _EPOCH + timedelta(microseconds=self.occurred_us)
+        return _EPOCH + timedelta(seconds=self.occurred_s)
 
     @property
     def kind(self) -> ReceiptKind:
@@ -92,28 +82,37 @@ class ReceiptRecord(NamedTuple):
 
     @property
     def eligible(self) -> Decimal:
-        return Decimal(self.eligible_text)
+        return money_from(self.eligible_amount)
 
     @property
     def returned(self) -> Decimal:
-        return Decimal(self.returned_text)
-
-    @property
-    def multiplier(self) -> Decimal:
-        return Decimal(self.multiplier_text)
+        return money_from(self.returned_amount)
 
 
-_RECORD_TAIL = ReceiptRecord(b"", 0, 0, False)[10:]  # defaults of a never-returned sale
-_RECORD_EARNINGS = ReceiptRecord(b"", 0, 0, False)[4:10]  # defaults of a return's record
+_RECORD = ReceiptRecord(b"", 0, False)
+_RECORD_TAIL = _RECORD[8:]  # defaults of a never-returned sale
+_RECORD_EARNINGS = _RECORD[3:8]  # defaults of a return's record
 
 
 def _packed_record(record: ReceiptRecord) -> tuple[Any, ...]:
     """The record without its trailing defaults: most sales are never returned."""
-    if record[10:] != _RECORD_TAIL:
+    if record[8:] != _RECORD_TAIL:
         return tuple(record)
-    if record[4:10] != _RECORD_EARNINGS:
-        return record[:10]
-    return record[:4]
+    if record[3:8] != _RECORD_EARNINGS:
+        return record[:8]
+    return record[:3]
+
+
+def money_value(amount: Decimal) -> int | str:
+    """Money as whole cents when it is (almost always), else as exact text."""
+    cents = amount.scaleb(2)
+    if cents == cents.to_integral_value():
+        return int(cents)
+    return str(amount)
+
+
+def money_from(value: int | str) -> Decimal:
+    return Decimal(value).scaleb(-2) if isinstance(value, int) else Decimal(value)
 
 
 class SeenEvent(NamedTuple):
@@ -259,6 +258,10 @@ class MemberState:
                 for name, on in zip(record[19][::2], record[19][1::2], strict=True)
             },
         )
+
+
+def epoch_seconds(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(seconds=1)
 
 
 def epoch_micros(moment: datetime) -> int:
