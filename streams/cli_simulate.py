@@ -288,7 +288,11 @@ def produce(
             if isinstance(item, CodecError):
                 invalid.append(line_number)
                 if len(invalid) <= REPORTED_LINES:
-                    progress.console.print(f"{file}:{line_number}: [{item.code}] {item.message}")
+                    progress.console.print(
+                        f"{file}:{line_number}: [{item.code}] {item.message}",
+                        markup=False,  # "[bad_json]" is text here, not a rich style
+                        highlight=False,
+                    )
             else:
                 producer.send(item)
                 counts[_kind(item)] += 1

@@ -150,7 +150,7 @@ def test_produce_command_sends_each_line_to_its_topic_and_reports_invalid_lines(
 ) -> None:
     from streams.cli import app
 
-    settings = tierflow_settings(partitions=4)
+    settings = tierflow_settings(partitions=8)
     file = tmp_path / "stream.jsonl"
     flags = ["--bootstrap-servers", settings.bootstrap, "--topic-prefix", settings.topic_prefix]
     size = ["--members", "80", "--receipts", "400", "--days", "20", "--start", "2025-05-01"]
