@@ -17,7 +17,7 @@ import msgpack
 
 from agents.rules.events import LineItem, Receipt, ReceiptKind
 
-_FORMAT = 1  # first item of the serialized list; bump when the layout changes
+_FORMAT = 2  # first item of the serialized list; bump when the layout changes
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
