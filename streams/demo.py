@@ -25,8 +25,6 @@ from rich.table import Table
 from streams.settings import Settings
 
 INPUT_TOPICS = ("receipts", "member_events", "review_ticks")
-OUTPUT_TOPICS = ("ledger", "tier_changes", "notifications", "dead_letters", "members")
-SINK_GROUP = "tierflow-sink"
 
 
 class DemoError(Exception):
@@ -84,13 +82,13 @@ class Demo:
 
     @classmethod
     def for_run(cls, settings: Settings, options: DemoOptions, console: Console) -> Demo:
-        """Topics, consumer groups and worker state of this run get their own names, so a
-        second demo on the same broker never reads the first one's history."""
+        """Topics, consumer groups (named after the topic prefix) and worker state of this run
+        get their own names, so a second demo on the same broker never reads the first one's
+        history."""
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         run_settings = settings.model_copy(
             update={
                 "topic_prefix": f"{settings.topic_prefix}demo{stamp}.",
-                "app_id": f"{settings.app_id}-demo{stamp}",
                 "worker_datadir": settings.home / "demo" / stamp / "worker",
                 "review_timer": False,  # the demo publishes the review itself, after the stream
             }
@@ -239,6 +237,7 @@ class Demo:
                         self._check_children()
             progress.update(task, completed=receipts, detail=f"{sent:,} messages in all")
             producer.flush(timeout=120.0)
+        del producer  # its librdkafka threads go now, not when the broker is gone
         self.console.print(
             f"produced {sent:,} messages: {receipts:,} receipts, the rest member events "
             f"and malformed messages (share {options.malformed_share:.1%})"
@@ -256,13 +255,18 @@ class Demo:
 
     def wait_for_catch_up(self, produced: int) -> None:
         """Until the worker has consumed every input and the sink every topic (lag 0)."""
+        from sink.consumer import SINK_TOPICS, consumer_config
+        from streams.app import faust_app_id
+
+        worker_group = faust_app_id(self.settings)
+        sink_group = consumer_config(self.settings)["group.id"]
         deadline = time.monotonic() + self.options.catch_up_timeout
         settled_since: float | None = None
         with Live(console=self.console, refresh_per_second=4, transient=False) as live:
             while True:
                 self._check_children()
-                worker_lag = group_lag(self.settings, self.settings.app_id, INPUT_TOPICS)
-                sink_lag = group_lag(self.settings, SINK_GROUP, INPUT_TOPICS + OUTPUT_TOPICS)
+                worker_lag = group_lag(self.settings, worker_group, INPUT_TOPICS)
+                sink_lag = group_lag(self.settings, sink_group, SINK_TOPICS)
                 ledger = topic_size(self.settings, "ledger")
                 live.update(_lag_table(worker_lag, sink_lag, ledger))
                 now = time.monotonic()
@@ -321,9 +325,10 @@ def show_results(path: Path, report: Path, console: Console) -> None:
     console.print(f"analytics store: {path} (tierflow kpis / tierflow member ID / duckdb)")
 
 
-def group_lag(settings: Settings, group: str, names: tuple[str, ...]) -> int:
-    """Messages a consumer group has not committed yet, over the given contract topics."""
-    from confluent_kafka import Consumer, TopicPartition
+def group_lag(settings: Settings, group: str, names: tuple[str, ...]) -> int | None:
+    """Messages a consumer group has not committed yet, over the given contract topics;
+    None while the broker cannot say (its group coordinator is still loading, say)."""
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
 
     consumer = Consumer(
         settings.kafka_client_config() | {"group.id": group, "enable.auto.commit": False}
@@ -342,6 +347,8 @@ def group_lag(settings: Settings, group: str, names: tuple[str, ...]) -> int:
             position = partition.offset if partition.offset >= 0 else low
             lag += max(high - position, 0)
         return lag
+    except KafkaException:
+        return None
     finally:
         consumer.close()
 
@@ -363,10 +370,14 @@ def topic_size(settings: Settings, name: str) -> int:
         consumer.close()
 
 
-def _lag_table(worker_lag: int, sink_lag: int, ledger: int) -> Table:
+def _lag_table(worker_lag: int | None, sink_lag: int | None, ledger: int) -> Table:
     table = Table(title="catching up")
     table.add_column("worker lag (inputs)", justify="right")
     table.add_column("sink lag (all topics)", justify="right")
     table.add_column("ledger entries", justify="right")
-    table.add_row(f"{worker_lag:,}", f"{sink_lag:,}", f"{ledger:,}")
+    table.add_row(
+        "?" if worker_lag is None else f"{worker_lag:,}",
+        "?" if sink_lag is None else f"{sink_lag:,}",
+        f"{ledger:,}",
+    )
     return table
