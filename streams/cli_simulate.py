@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from agents.rules.program import Program
     from streams.producer import LoyaltyProducer
     from streams.settings import Settings
-    from streams.simulate import MalformedMessage
+    from streams.simulate_malformed import MalformedMessage
 
     Message = Receipt | MemberEvent | MalformedMessage
 
@@ -189,7 +189,7 @@ def simulate(
 
 def _kind(message: Message) -> str:
     from agents.rules.events import Receipt
-    from streams.simulate import MalformedMessage
+    from streams.simulate_malformed import MalformedMessage
 
     if isinstance(message, Receipt):
         return "receipts"
@@ -224,8 +224,7 @@ def _counted(
 
 def _write_jsonl(stream: Iterable[Message], out: Path, receipts: int) -> Counter[str]:
     from schemas.jsonl import to_json_line
-    from streams.simulate import MalformedMessage
-    from streams.simulate_malformed import json_line
+    from streams.simulate_malformed import MalformedMessage, json_line
 
     counts: Counter[str] = Counter()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from agents.rules.events import MemberEvent, Receipt
 if TYPE_CHECKING:
     from schemas.codec import Codec
     from streams.settings import Settings
-    from streams.simulate import MalformedMessage
+    from streams.simulate_malformed import MalformedMessage
 
 PRODUCER_CONFIG: dict[str, Any] = {
     # The Java client's partitioner (murmur2 of the key); librdkafka's default differs.

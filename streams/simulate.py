@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from itertools import accumulate
 from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from agents.rules.events import MemberEvent, MemberEventType, Receipt, ReceiptKind
 from agents.rules.program import Campaign, Program
+from streams.simulate_malformed import MalformedMessage, with_malformed
 from streams.simulate_world import Catalog, Person, build_catalog, make_person, store_ids
 
 DEFAULT_CURRENCY = "USD"
@@ -86,34 +86,6 @@ class SimulationParams:
     offline_upload_share: float = 0.01  # of returns: their sale is uploaded after them
 
 
-class Flaw(StrEnum):
-    """What is wrong with a malformed message; each must end as a dead letter."""
-
-    BAD_FRAMING = "bad_framing"  # not Avro at all: a JSON document sent to an Avro topic
-    TRUNCATED = "truncated"  # a message cut short
-    UNKNOWN_SCHEMA = "unknown_schema"  # single-object framing with an unknown fingerprint
-    TOTAL_MISMATCH = "total_mismatch"  # receipt total differs from the sum of its lines
-    WRONG_CURRENCY = "wrong_currency"  # a receipt in another currency than the program's
-    INVALID_REDEMPTION = "invalid_redemption"  # points_redeemed with points <= 0
-
-
-RECEIPT_FLAWS = (Flaw.BAD_FRAMING, Flaw.TRUNCATED, Flaw.UNKNOWN_SCHEMA, Flaw.TOTAL_MISMATCH)
-RECEIPT_FLAWS += (Flaw.WRONG_CURRENCY,)
-MEMBER_EVENT_FLAWS = (Flaw.BAD_FRAMING, Flaw.TRUNCATED, Flaw.INVALID_REDEMPTION)
-
-
-@dataclass(frozen=True, slots=True)
-class MalformedMessage:
-    """A message that must be dead-lettered; `record` is what its bytes are made from
-    (already wrong for content flaws). `topic` is the contract name: receipts, member_events."""
-
-    topic: str
-    key: str
-    occurred_at: datetime
-    flaw: Flaw
-    record: Receipt | MemberEvent
-
-
 class SimulationError(ValueError):
     code = "bad_simulation_params"
 
@@ -137,44 +109,7 @@ def simulate(
     valid = world.stream()
     if params.malformed_share == 0:
         return valid
-    return _with_malformed(valid, params, world.currency)
-
-
-def _with_malformed(
-    valid: Iterator[Receipt | MemberEvent], params: SimulationParams, currency: str
-) -> Iterator[Receipt | MemberEvent | MalformedMessage]:
-    # A separate generator, so the valid messages are the same with or without malformed ones.
-    rng = random.Random(f"{params.seed}-malformed")
-    chance = params.malformed_share / (1 - params.malformed_share)
-    count = 0
-    for message in valid:
-        yield message
-        if rng.random() >= chance:
-            continue
-        count += 1
-        if isinstance(message, Receipt):
-            flaw = rng.choice(RECEIPT_FLAWS)
-            receipt = replace(message, receipt_id=f"r-{params.seed}-bad-{count}")
-            if flaw is Flaw.TOTAL_MISMATCH:
-                receipt = replace(receipt, total=receipt.total + Decimal("1.00"))
-            elif flaw is Flaw.WRONG_CURRENCY:
-                receipt = replace(receipt, currency="EUR" if currency != "EUR" else "GBP")
-            yield MalformedMessage(
-                "receipts", receipt.member_id, receipt.occurred_at, flaw, receipt
-            )
-        else:
-            flaw = rng.choice(MEMBER_EVENT_FLAWS)
-            event = replace(message, event_id=f"e-{params.seed}-bad-{count}")
-            if flaw is Flaw.INVALID_REDEMPTION:
-                event = MemberEvent(
-                    type=MemberEventType.POINTS_REDEEMED,
-                    event_id=event.event_id,
-                    member_id=event.member_id,
-                    occurred_at=event.occurred_at,
-                    points=-rng.choice((100, 500)),
-                    reward_id=REWARDS[0][0],
-                )
-            yield MalformedMessage("member_events", event.member_id, event.occurred_at, flaw, event)
+    return with_malformed(valid, params.seed, params.malformed_share, world.currency)
 
 
 def _campaigns(program: Program | None) -> list[Campaign]:

@@ -1,4 +1,5 @@
-"""The bytes and JSON lines of the simulator's malformed messages: each must be dead-lettered.
+"""The simulator's malformed messages: which ones (`with_malformed`), their Kafka bytes and
+their JSON lines. Each must end as a dead letter (or, in a file, a reported line).
 
 Kafka gets what a broken producer would send (JSON instead of Avro, cut messages, unknown
 fingerprints, records that break the contract); a JSON Lines file gets the text equivalents,
@@ -8,13 +9,16 @@ which `tierflow produce` reports by line number.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, replace
+import random
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
 from agents.rules.events import MemberEvent, MemberEventType, Receipt
-from streams.simulate import Flaw, MalformedMessage
 
 if TYPE_CHECKING:
     from schemas.codec import Codec
@@ -22,6 +26,71 @@ if TYPE_CHECKING:
 SINGLE_OBJECT_HEADER = 10  # C3 01 + 8-byte fingerprint
 CONFLUENT_HEADER = 5  # 0 + 4-byte schema id
 UNKNOWN_FINGERPRINT = bytes.fromhex("c301") + b"\x00\x11\x22\x33\x44\x55\x66\x77"
+
+
+class Flaw(StrEnum):
+    """What is wrong with a malformed message; each must end as a dead letter."""
+
+    BAD_FRAMING = "bad_framing"  # not Avro at all: a JSON document sent to an Avro topic
+    TRUNCATED = "truncated"  # a message cut short
+    UNKNOWN_SCHEMA = "unknown_schema"  # single-object framing with an unknown fingerprint
+    TOTAL_MISMATCH = "total_mismatch"  # receipt total differs from the sum of its lines
+    WRONG_CURRENCY = "wrong_currency"  # a receipt in another currency than the program's
+    INVALID_REDEMPTION = "invalid_redemption"  # points_redeemed with points <= 0
+
+
+RECEIPT_FLAWS = (Flaw.BAD_FRAMING, Flaw.TRUNCATED, Flaw.UNKNOWN_SCHEMA, Flaw.TOTAL_MISMATCH)
+RECEIPT_FLAWS += (Flaw.WRONG_CURRENCY,)
+MEMBER_EVENT_FLAWS = (Flaw.BAD_FRAMING, Flaw.TRUNCATED, Flaw.INVALID_REDEMPTION)
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedMessage:
+    """A message that must be dead-lettered; `record` is what its bytes are made from
+    (already wrong for content flaws). `topic` is the contract name: receipts, member_events."""
+
+    topic: str
+    key: str
+    occurred_at: datetime
+    flaw: Flaw
+    record: Receipt | MemberEvent
+
+
+def with_malformed(
+    valid: Iterator[Receipt | MemberEvent], seed: int, share: float, currency: str
+) -> Iterator[Receipt | MemberEvent | MalformedMessage]:
+    # A separate generator, so the valid messages are the same with or without malformed ones.
+    rng = random.Random(f"{seed}-malformed")
+    chance = share / (1 - share)
+    count = 0
+    for message in valid:
+        yield message
+        if rng.random() >= chance:
+            continue
+        count += 1
+        if isinstance(message, Receipt):
+            flaw = rng.choice(RECEIPT_FLAWS)
+            receipt = replace(message, receipt_id=f"r-{seed}-bad-{count}")
+            if flaw is Flaw.TOTAL_MISMATCH:
+                receipt = replace(receipt, total=receipt.total + Decimal("1.00"))
+            elif flaw is Flaw.WRONG_CURRENCY:
+                receipt = replace(receipt, currency="EUR" if currency != "EUR" else "GBP")
+            yield MalformedMessage(
+                "receipts", receipt.member_id, receipt.occurred_at, flaw, receipt
+            )
+        else:
+            flaw = rng.choice(MEMBER_EVENT_FLAWS)
+            event = replace(message, event_id=f"e-{seed}-bad-{count}")
+            if flaw is Flaw.INVALID_REDEMPTION:
+                event = MemberEvent(
+                    type=MemberEventType.POINTS_REDEEMED,
+                    event_id=event.event_id,
+                    member_id=event.member_id,
+                    occurred_at=event.occurred_at,
+                    points=-rng.choice((100, 500)),
+                    reward_id="RW-COFFEE",
+                )
+            yield MalformedMessage("member_events", event.member_id, event.occurred_at, flaw, event)
 
 
 def _valid(record: Receipt | MemberEvent) -> Receipt | MemberEvent:

@@ -17,7 +17,8 @@ from agents.rules.events import MemberEvent, Receipt
 from schemas.codec import Codec
 from streams.producer import PRODUCER_CONFIG, LoyaltyProducer, ProduceError, RateLimit
 from streams.settings import Settings
-from streams.simulate import MalformedMessage, SimulationParams, simulate
+from streams.simulate import SimulationParams, simulate
+from streams.simulate_malformed import MalformedMessage
 
 POLL_TIMEOUT_S = 60.0
 TINY = SimulationParams(seed=11, members=120, receipts=800, start=date(2025, 3, 1), days=40)
