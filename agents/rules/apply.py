@@ -147,28 +147,31 @@ def receive_receipt(
         not_credited(state, out, receipt, version, fingerprint, "closed")
         return
     if receipt.kind is ReceiptKind.RETURN:
-        original_id = receipt.original_receipt_id
-        original = state.receipts.get(original_id or "")
-        if (
-            not original_id
-            or original_id == receipt.receipt_id
-            or (original is not None and original.kind is ReceiptKind.RETURN)
-        ):
+        if references_a_sale(state, receipt):
+            receive_return(state, out, receipt, program, fingerprint)
+        else:
             _refuse_receipt(
                 out,
                 "invalid_return",
                 f"return {receipt.receipt_id} must reference a sale "
-                f"(original_receipt_id={original_id!r})",
+                f"(original_receipt_id={receipt.original_receipt_id!r})",
                 receipt,
             )
-            return
-        receive_return(state, out, receipt, program, fingerprint)
         return
     if state.status is MemberStatus.BLOCKED:
         not_credited(state, out, receipt, version, fingerprint, "blocked")
     else:
         earn(state, out, receipt, version, local, fingerprint)
     match_pending_returns(state, out, receipt.receipt_id, program)
+
+
+def references_a_sale(state: MemberState, receipt: Receipt) -> bool:
+    """A return names another receipt, which is not known to be a return itself."""
+    original_id = receipt.original_receipt_id
+    if not original_id or original_id == receipt.receipt_id:
+        return False
+    original = state.receipts.get(original_id)
+    return original is None or original.kind is ReceiptKind.SALE
 
 
 def receive_member_event(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from agents.rules.campaigns import campaign_bonuses
@@ -11,7 +11,7 @@ from agents.rules.ledger import post
 from agents.rules.lots import credit_lot
 from agents.rules.outputs import LedgerKind, Outputs
 from agents.rules.points import floor_points, round_half_up
-from agents.rules.program import ProgramVersion
+from agents.rules.program import Campaign, ProgramVersion, Tier
 from agents.rules.qualifying import book, qualifying_for_sale
 from agents.rules.state import MemberState, ReceiptRecord
 from agents.rules.tier_change import upgrade_if_reached
@@ -79,6 +79,31 @@ def earn(
         ),
     )
     credit_lot(state, earned, expires_on)
+    credit_campaign_bonuses(state, out, receipt, bonuses, tier, expires_on)
+    state.receipts[receipt.receipt_id] = ReceiptRecord.of(
+        fingerprint,
+        receipt.occurred_at,
+        ReceiptKind.SALE,
+        eligible=eligible,
+        earned=earned,
+        qualifying=booked,
+        campaign_points=tuple((campaign.id, points) for campaign, points in bonuses),
+        tier_position=tier_index(version, state.tier) or 0,
+    )
+    upgrade_if_reached(
+        state, out, version, day=day, at=receipt.occurred_at, source=receipt.receipt_id
+    )
+
+
+def credit_campaign_bonuses(
+    state: MemberState,
+    out: Outputs,
+    receipt: Receipt,
+    bonuses: list[tuple[Campaign, int]],
+    tier: Tier,
+    expires_on: date | None,
+) -> None:
+    """One CAMPAIGN_BONUS entry per campaign, counted toward the campaign's per-member cap."""
     for campaign, points in bonuses:
         post(
             state,
@@ -95,19 +120,6 @@ def earn(
         )
         credit_lot(state, points, expires_on)
         state.campaign_bonus[campaign.id] = state.campaign_bonus.get(campaign.id, 0) + points
-    state.receipts[receipt.receipt_id] = ReceiptRecord.of(
-        fingerprint,
-        receipt.occurred_at,
-        ReceiptKind.SALE,
-        eligible=eligible,
-        earned=earned,
-        qualifying=booked,
-        campaign_points=tuple((campaign.id, points) for campaign, points in bonuses),
-        tier_position=tier_index(version, state.tier) or 0,
-    )
-    upgrade_if_reached(
-        state, out, version, day=day, at=receipt.occurred_at, source=receipt.receipt_id
-    )
 
 
 def not_credited(

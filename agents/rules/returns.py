@@ -8,6 +8,7 @@ never exceeds what the sale earned, and three returns of a third take back exact
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ from agents.rules.ledger import post
 from agents.rules.lots import spend_lots
 from agents.rules.outputs import LedgerKind, Outputs, Rejection
 from agents.rules.points import round_half_up
-from agents.rules.program import Program, QualifyingBasis
+from agents.rules.program import Program, QualifyingBasis, Tier
 from agents.rules.qualifying import take_back
 from agents.rules.state import MemberState, ReceiptRecord, money_value
 from agents.rules.tiers import rate_label
@@ -42,6 +43,40 @@ def _share(points: int, fraction: Decimal, taken: int) -> int:
     return max(0, round_half_up(points * fraction) - taken)
 
 
+@dataclass(frozen=True, slots=True)
+class TakeBack:
+    """What one return takes back of its sale, each component capped cumulatively."""
+
+    returned: Decimal  # eligible amount of this return
+    total_returned: Decimal  # of the sale, this return included
+    earned: int
+    qualifying: int
+    campaigns: tuple[tuple[str, int], ...]
+
+
+def take_back_of(original: ReceiptRecord, returned: Decimal, basis: QualifyingBasis) -> TakeBack:
+    total_returned = original.returned + returned
+    eligible = original.eligible
+    fraction = min(Decimal(1), total_returned / eligible) if eligible > 0 else Decimal(1)
+    if basis is QualifyingBasis.VISITS:
+        # A visit is one whole: it is taken back once the whole sale has come back.
+        fully = total_returned >= eligible
+        qualifying = original.qualifying - original.qualifying_taken if fully else 0
+    else:
+        qualifying = _share(original.qualifying, fraction, original.qualifying_taken)
+    taken_before = dict(original.campaign_taken)
+    return TakeBack(
+        returned=returned,
+        total_returned=total_returned,
+        earned=_share(original.earned, fraction, original.earned_taken),
+        qualifying=qualifying,
+        campaigns=tuple(
+            (campaign_id, _share(points, fraction, taken_before.get(campaign_id, 0)))
+            for campaign_id, points in original.campaign_points
+        ),
+    )
+
+
 def apply_return(
     state: MemberState,
     out: Outputs,
@@ -51,47 +86,55 @@ def apply_return(
     program: Program,
     fingerprint: bytes,
 ) -> None:
+    """Take back what the returned share of the sale earned, at the sale's own rates."""
     sold = program.local(original.occurred_at)
-    sold_on = sold.date()
     then = program.version_at(sold)
     rate = then.tiers[min(original.tier_position, len(then.tiers) - 1)]
     lines, _ = split_lines(receipt.lines, then.excluded_categories)
-    returned = abs(sum((line.amount for line in lines), Decimal(0)))
-    total_returned = original.returned + returned
-    fraction = (
-        min(Decimal(1), total_returned / original.eligible) if original.eligible > 0 else Decimal(1)
+    back = take_back_of(
+        original, abs(sum((line.amount for line in lines), Decimal(0))), then.qualifying_basis
     )
-    earned_back = _share(original.earned, fraction, original.earned_taken)
-    if then.qualifying_basis is QualifyingBasis.VISITS:
-        # A visit is one whole: it is taken back once the whole sale has come back.
-        fully = total_returned >= original.eligible
-        qualifying_back = original.qualifying - original.qualifying_taken if fully else 0
-    else:
-        qualifying_back = _share(original.qualifying, fraction, original.qualifying_taken)
-    taken_before = dict(original.campaign_taken)
-    campaign_back = [
-        (campaign_id, _share(points, fraction, taken_before.get(campaign_id, 0)))
-        for campaign_id, points in original.campaign_points
-    ]
-    qualifying_removed = take_back(state, sold_on, qualifying_back)
-    label = rate_label(rate)
+    qualifying_removed = take_back(state, sold.date(), back.qualifying)
     post(
         state,
         out,
         entry_id=f"{receipt.receipt_id}:RETURN",
         occurred_at=receipt.occurred_at,
         kind=LedgerKind.RETURN,
-        points=-earned_back,
+        points=-back.earned,
         qualifying_points=-qualifying_removed,
         tier=rate.name,
         multiplier=rate.multiplier,
         receipt_id=receipt.receipt_id,
         description=(
-            f"Return {receipt.receipt_id} of sale {original_id}: {returned} of "
-            f"{original.eligible} eligible returned, taken back at {label}: {earned_back:,}"
+            f"Return {receipt.receipt_id} of sale {original_id}: {back.returned} of "
+            f"{original.eligible} eligible returned, taken back at {rate_label(rate)}: "
+            f"{back.earned:,}"
         ),
     )
-    for campaign_id, points in campaign_back:
+    _take_back_campaign_bonuses(state, out, receipt, back, rate)
+    own_lot = add_months(sold.date(), then.expiry_months) if then.expiry_months else None
+    spend_lots(state, back.earned + sum(points for _, points in back.campaigns), first=own_lot)
+    taken_before = dict(original.campaign_taken)
+    state.receipts[original_id] = original._replace(
+        returned_amount=money_value(back.total_returned),
+        earned_taken=original.earned_taken + back.earned,
+        qualifying_taken=original.qualifying_taken + back.qualifying,
+        campaign_taken=tuple(
+            (campaign_id, taken_before.get(campaign_id, 0) + points)
+            for campaign_id, points in back.campaigns
+        ),
+    )
+    state.receipts[receipt.receipt_id] = ReceiptRecord.of(
+        fingerprint, receipt.occurred_at, ReceiptKind.RETURN
+    )
+
+
+def _take_back_campaign_bonuses(
+    state: MemberState, out: Outputs, receipt: Receipt, back: TakeBack, rate: Tier
+) -> None:
+    """One RETURN entry per campaign bonus taken back; the campaign's cap gets room again."""
+    for campaign_id, points in back.campaigns:
         if points == 0:
             continue
         post(
@@ -109,20 +152,6 @@ def apply_return(
         )
         if campaign_id in state.campaign_bonus:
             state.campaign_bonus[campaign_id] = max(0, state.campaign_bonus[campaign_id] - points)
-    own_lot = add_months(sold_on, then.expiry_months) if then.expiry_months else None
-    spend_lots(state, earned_back + sum(points for _, points in campaign_back), first=own_lot)
-    state.receipts[original_id] = original._replace(
-        returned_amount=money_value(total_returned),
-        earned_taken=original.earned_taken + earned_back,
-        qualifying_taken=original.qualifying_taken + qualifying_back,
-        campaign_taken=tuple(
-            (campaign_id, taken_before.get(campaign_id, 0) + points)
-            for campaign_id, points in campaign_back
-        ),
-    )
-    state.receipts[receipt.receipt_id] = ReceiptRecord.of(
-        fingerprint, receipt.occurred_at, ReceiptKind.RETURN
-    )
 
 
 def match_pending_returns(state: MemberState, out: Outputs, sale_id: str, program: Program) -> None:
