@@ -19,8 +19,7 @@ def round_half_up(value: Decimal) -> int:
 
 def multiplier_text(multiplier: Decimal) -> str:
     """`1.5` for Decimal('1.50'), `2` for Decimal('2.0'): how a rate reads in a ledger line."""
-    text = format(multiplier.normalize(), "f")
-    return text
+    return format(multiplier.normalize(), "f")
 
 
 def grouped(points: int) -> str:
