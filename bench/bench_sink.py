@@ -51,7 +51,7 @@ def marts(receipts: int, folder: Path) -> None:
     con.execute((REPO / "bench" / "sink_synthetic.sql").read_text("utf-8"))
     con.execute("CHECKPOINT")
     counts = {
-        table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+        table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
         for table in ("receipts", "receipt_lines", "ledger", "members", "tier_changes")
     }
     print(
@@ -181,7 +181,7 @@ def _plain_insert(tables: dict[str, Any], path: Path) -> float:
     return seconds
 
 
-def ingest(count: int, folder: Path) -> None:
+def ingest(count: int, folder: Path, decode_workers: list[int]) -> None:
     from confluent_kafka import Producer
 
     from schemas.codec import Codec
@@ -201,32 +201,37 @@ def ingest(count: int, folder: Path) -> None:
             if index % 5000 == 0:
                 producer.poll(0)
         producer.flush(120)
-
-        store = Store(folder / "ingest.duckdb", "America/New_York")
-        stats = Sink(settings, store, until_idle=2.0, snapshot_every=0).run()
-        store.close()
-        assert stats.first_message is not None and stats.last_commit is not None
-        seconds = stats.last_commit - stats.first_message
-        rate = stats.rows / seconds
+        del producer  # no reconnect attempts once the broker is stopped
         codec = Codec()
-
         decode_s, decoded = _timed(lambda: [codec.decode_record(v) for _, _, v in messages])
         builder = BatchBuilder()
         build_s, tables = _timed(lambda: _build(builder, decoded))
         rows = sum(table.num_rows for table in tables.values())
         insert_s = _plain_insert(tables, folder / "baseline.duckdb")
         print(
-            f"ingest: {stats.messages:,} messages -> {stats.rows:,} rows in {seconds:.2f} s "
-            f"({stats.batches} batches): {rate:,.0f} rows/s, {stats.messages / seconds:,.0f} msg/s"
-        )
-        print(
             f"  baseline, same run: raw DuckDB Arrow insert of the same rows "
-            f"{rows / insert_s:,.0f} rows/s (sink end to end = {rate * insert_s / rows:.2f}x); "
-            f"codec decode_record alone {len(messages) / decode_s:,.0f} msg/s; "
-            f"dicts -> Arrow {len(messages) / build_s:,.0f} msg/s"
+            f"{rows / insert_s:,.0f} rows/s; codec decode_record alone "
+            f"{len(messages) / decode_s:,.0f} msg/s; dicts -> Arrow {len(messages) / build_s:,.0f}"
+            f" msg/s (one core)"
         )
-        verdict = "meets" if rate >= GOAL_ROWS_PER_S else "misses"
-        print(f"ingest {verdict} the {GOAL_ROWS_PER_S:,} rows/s goal ({rate:,.0f} rows/s)")
+        best = 0.0
+        for workers in decode_workers:
+            store = Store(folder / f"ingest{workers}.duckdb", "America/New_York")
+            sink = Sink(settings, store, until_idle=2.0, snapshot_every=0, decode_workers=workers)
+            stats = sink.run()
+            store.close()
+            assert stats.first_message is not None and stats.last_commit is not None
+            seconds = stats.last_commit - stats.first_message
+            rate = stats.rows / seconds
+            best = max(best, rate)
+            print(
+                f"ingest, decode workers {workers}: {stats.messages:,} messages -> "
+                f"{stats.rows:,} rows in {seconds:.2f} s ({stats.batches} batches): "
+                f"{rate:,.0f} rows/s, {stats.messages / seconds:,.0f} msg/s; "
+                f"x{rate * insert_s / rows:.2f} the raw insert"
+            )
+        verdict = "meets" if best >= GOAL_ROWS_PER_S else "misses"
+        print(f"ingest {verdict} the {GOAL_ROWS_PER_S:,} rows/s goal (best {best:,.0f} rows/s)")
     finally:
         stop()
 
@@ -236,6 +241,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--receipts", type=int, default=100_000, help="ingest: receipts")
     parser.add_argument("--mart-receipts", type=int, default=1_000_000)
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument(
+        "--decode-workers", type=int, nargs="+", default=[0, 2], help="sink runs to measure"
+    )
     args = parser.parse_args(argv)
     print(
         f"python {platform.python_version()} duckdb {duckdb.__version__} on "
@@ -245,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
         folder = Path(temporary)
         marts(args.mart_receipts, folder)
         if not args.skip_ingest:
-            ingest(args.receipts, folder)
+            ingest(args.receipts, folder, args.decode_workers)
 
 
 if __name__ == "__main__":

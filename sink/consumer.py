@@ -11,10 +11,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sink.batch import BatchBuilder, Source, UnknownRecord
+from sink.decoding import dead_letter_record
 from sink.store import Store
 
 log = logging.getLogger("tierflow.sink")
@@ -95,6 +95,7 @@ class Sink:
         poll_timeout: float = 0.5,
         until_idle: float | None = None,
         snapshot_every: float = 10.0,
+        decode_workers: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if codec is None:
@@ -111,8 +112,13 @@ class Sink:
         self.clock = clock
         self.stats = SinkStats()
         self.topics = [settings.topic(name) for name in SINK_TOPICS]
+        self.decode_workers = decode_workers
         self._stopping = False
         self._assigned_at: float | None = None
+        self._pool: Any = None
+        # With decode workers: the batch being decoded while the previous one is written.
+        self._pending: tuple[dict[tuple[str, int], int], list[Any], list[Any]] | None = None
+        self._consumer: Any = None
 
     def stop(self, *_: object) -> None:
         """Ask the loop to finish its batch and stop (safe from a signal handler)."""
@@ -121,6 +127,7 @@ class Sink:
     def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
         from confluent_kafka import OFFSET_BEGINNING
 
+        self._finish_pending()  # the stored offsets must include what was already consumed
         stored = self.store.stored_offsets()
         for partition in partitions:
             # DuckDB is the truth: a partition it has never seen starts at the beginning.
@@ -132,7 +139,12 @@ class Sink:
     def run(self) -> SinkStats:
         from confluent_kafka import Consumer
 
-        consumer = Consumer(consumer_config(self.settings))
+        if self.decode_workers > 0:
+            from sink.decoding import DecodePool
+
+            # Before the consumer exists: the pool's processes are spawned from a quiet parent.
+            self._pool = DecodePool(self.decode_workers, self.settings.schema_registry_url)
+        consumer = self._consumer = Consumer(consumer_config(self.settings))
         consumer.subscribe(self.topics, on_assign=self._on_assign)
         log.info("event=sink_started topics=%d store=%s", len(self.topics), self.store.path)
         last_message = last_snapshot = self.clock()
@@ -147,6 +159,8 @@ class Sink:
                     last_message = now
                     if self._write(consumer, messages):
                         dirty = True
+                elif self._finish_pending():
+                    dirty = True
                 elif self._idle_for(now, last_message) >= (self.until_idle or float("inf")):
                     log.info("event=idle seconds=%.1f", now - last_message)
                     break
@@ -154,7 +168,11 @@ class Sink:
                     self.store.publish_snapshot()
                     last_snapshot, dirty = now, False
         finally:
+            if self._finish_pending():
+                dirty = True
             consumer.close()
+            if self._pool is not None:
+                self._pool.close()
             if dirty and self.snapshot_every:
                 self.store.publish_snapshot()
             log.info("event=sink_stopped %s", self.stats.line())
@@ -167,31 +185,80 @@ class Sink:
         return now - max(last_message, self._assigned_at)
 
     def _write(self, consumer: Any, messages: list[Any]) -> bool:
-        from confluent_kafka import TopicPartition
-
-        items: list[_Item | None] = []
+        """Store a consumed batch (or, with decode workers, start it and store the previous
+        one); True if something was committed."""
+        good: list[Any] = []
         offsets: dict[tuple[str, int], int] = {}
         for message in messages:
             error = message.error()
             if error is not None:
                 log.warning("event=consume_error code=%s", error.code())
                 continue
-            topic, partition, offset = message.topic(), message.partition(), message.offset()
-            offsets[(topic, partition)] = offset + 1
-            self.stats.messages += 1
-            items.append(self._decode(topic, partition, offset, message.key(), message.value()))
-        real = [item for item in items if item is not None]
+            offsets[(message.topic(), message.partition())] = message.offset() + 1
+            good.append(message)
+        self.stats.messages += len(good)
+        if self._pool is not None:
+            started = (offsets, self._pool.submit(good), good) if good else None
+            committed = self._finish_pending()
+            self._pending = started
+            return committed
         if not offsets:
             return False
+        items = [
+            self._decode(m.topic(), m.partition(), m.offset(), m.key(), m.value()) for m in good
+        ]
+        real = [item for item in items if item is not None]
         self._append(real, offsets)
-        self.stats.batches += 1
         self.stats.records += len(real)
+        self._committed(offsets)
+        return True
+
+    def _finish_pending(self) -> bool:
+        """Store the batch the decode workers are on (if any); True if one was committed."""
+        if self._pending is None:
+            return False
+        offsets, handles, messages = self._pending
+        self._pending = None
+        from sink.decoding import merge
+
+        chunks = self._pool.results(handles)
+        for chunk in chunks:
+            self.stats.tombstones += chunk.tombstones
+            self.stats.undecodable += len(chunk.undecodable)
+            for topic, partition, offset, code in chunk.undecodable:
+                log.warning(
+                    "event=undecodable topic=%s partition=%d offset=%d code=%s",
+                    topic,
+                    partition,
+                    offset,
+                    code,
+                )
+        tables = merge(chunks)
+        try:
+            self.store.append_batch(tables, offsets)
+            self.stats.rows += sum(table.num_rows for table in tables.values())
+            self.stats.records += sum(chunk.records for chunk in chunks)
+        except Exception as error:  # the slow path finds and sets aside the culprit
+            log.warning("event=batch_refused error=%s retry=in_process", type(error).__name__)
+            items = [
+                self._decode(m.topic(), m.partition(), m.offset(), m.key(), m.value())
+                for m in messages
+            ]
+            real = [item for item in items if item is not None]
+            self._append(real, offsets)
+            self.stats.records += len(real)
+        self._committed(offsets)
+        return True
+
+    def _committed(self, offsets: dict[tuple[str, int], int]) -> None:
+        from confluent_kafka import TopicPartition
+
+        self.stats.batches += 1
         self.stats.last_commit = self.clock()
-        log.debug("event=batch_committed messages=%d partitions=%d", len(messages), len(offsets))
-        consumer.commit(
+        log.debug("event=batch_committed partitions=%d", len(offsets))
+        self._consumer.commit(
             offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=True
         )
-        return True
 
     def _decode(
         self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
@@ -268,16 +335,7 @@ def _tables(items: list[_Item]) -> dict[str, Any]:
 def _dead_letter(
     topic: str, partition: int, offset: int, key: bytes | None, value: bytes, code: str, error: str
 ) -> _Item:
-    record = {
-        "source_topic": topic,
-        "partition": partition,
-        "offset": offset,
-        "key": key,
-        "error_code": code,
-        "error": error,
-        "payload": value,
-        "failed_at": datetime.now(UTC),
-    }
+    record = dead_letter_record(topic, partition, offset, key, value, code, error)
     return _Item("DeadLetter", record, (topic, partition, offset))
 
 

@@ -63,6 +63,9 @@ def sink(
     snapshot_every: Annotated[
         float, typer.Option(help="seconds between read-only snapshots for analysts (0: none)")
     ] = 10.0,
+    decode_workers: Annotated[
+        int, typer.Option(help="processes decoding Avro into Arrow (0: in the sink's process)")
+    ] = 0,
 ) -> None:
     """Consume every tierflow topic into DuckDB (rows and offsets in one transaction)."""
     from sink.consumer import Sink
@@ -94,6 +97,7 @@ def sink(
         batch_size=batch_size,
         until_idle=until_idle,
         snapshot_every=snapshot_every,
+        decode_workers=decode_workers,
     )
     signal.signal(signal.SIGTERM, runner.stop)
     signal.signal(signal.SIGINT, runner.stop)

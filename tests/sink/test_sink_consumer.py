@@ -104,8 +104,9 @@ def _wait(condition: Callable[[], Any], seconds: float, what: str) -> Any:
     raise AssertionError(f"{what}: not within {seconds} s (last seen: {seen!r})")
 
 
+@pytest.mark.parametrize("decode_workers", [0, 2])
 def test_the_sinks_tables_match_what_was_produced(
-    tierflow_settings: Callable[..., Any], tmp_path: Path
+    tierflow_settings: Callable[..., Any], tmp_path: Path, decode_workers: int
 ) -> None:
     settings = tierflow_settings(partitions=4)
     codec = Codec()
@@ -159,7 +160,8 @@ def test_the_sinks_tables_match_what_was_produced(
     _produce(settings, messages)
 
     store = Store(tmp_path / "sink.duckdb", "America/New_York")
-    stats = Sink(settings, store, until_idle=3.0, snapshot_every=0).run()
+    sink = Sink(settings, store, until_idle=3.0, snapshot_every=0, decode_workers=decode_workers)
+    stats = sink.run()
 
     con = store.connection
     assert stats.messages == len(messages)
