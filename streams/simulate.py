@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import accumulate
 from operator import attrgetter
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from agents.rules.events import MemberEvent, MemberEventType, Receipt, ReceiptKind
@@ -54,8 +55,14 @@ AUTO_ENROLL_SHARE = 0.03  # members whose first receipt enrolls them (no `enroll
 PARTIAL_RETURN_SHARE = 0.4
 NON_REFUNDABLE = frozenset({"gift_card"})
 REDEEM_CHANCE, OUT_OF_REACH_SHARE = 0.035, 0.04
-REWARDS = (("RW-COFFEE", 300), ("RW-5OFF", 500), ("RW-10OFF", 1000), ("RW-TOTE", 1500))
-REWARDS += (("RW-25OFF", 2500), ("RW-HEADPHONES", 6000))
+REWARDS: tuple[tuple[str, int], ...] = (
+    ("RW-COFFEE", 300),
+    ("RW-5OFF", 500),
+    ("RW-10OFF", 1000),
+    ("RW-TOTE", 1500),
+    ("RW-25OFF", 2500),
+    ("RW-HEADPHONES", 6000),
+)
 OUT_OF_REACH = ("RW-GETAWAY", 250_000)
 STAFF = ("support:alice", "support:bob", "support:chidi", "support:dana", "support:émile")
 ADJUSTMENTS = (  # reason, lowest points, highest points, counts toward qualifying
@@ -71,6 +78,7 @@ ADJUST_SHARE = 0.002  # adjustments per receipt
 BLOCK_SHARE, UNBLOCK_SHARE, ANONYMIZE_SHARE, PROFILE_SHARE = 0.004, 0.7, 0.004, 0.05
 KEEPS_SHOPPING_AFTER_ANONYMIZATION = 0.2
 ENROLL, PROFILE, ADJUST, BLOCK, UNBLOCK, ANONYMIZE, SALE = range(7)
+ZERO = Decimal(0)
 DAY_SECONDS = 14 * 3600  # store hours, from the opening hour
 
 
@@ -361,7 +369,7 @@ class _World:
                 n_table = len(table)
                 picked: list[int] = []
                 lines = []
-                excluded_amount = 0
+                excluded_amount = ZERO
                 basket = baskets[seg]
                 for _ in range(basket[int(rnd() * len(basket))]):
                     c = table[int(rnd() * n_table)]
@@ -497,47 +505,42 @@ class _World:
         if self.anonymized[m]:
             return None  # nothing happens to a closed membership but its receipts
         self.event_n += 1
-        base = {"event_id": f"e-{self.params.seed}-{self.event_n}", "member_id": self.member_ids[m]}
+        event_id = f"e-{self.params.seed}-{self.event_n}"
+        event = MemberEvent(MemberEventType.ANONYMIZED, event_id, self.member_ids[m], at)
         if kind in (ENROLL, PROFILE):
             person = self._person(m)
             if kind == PROFILE:
                 person = _updated(self.rng, person)
                 self.persons[m] = person
-            return MemberEvent(
+            return replace(
+                event,
                 type=MemberEventType.ENROLLED
                 if kind == ENROLL
                 else MemberEventType.PROFILE_UPDATED,
-                occurred_at=at,
                 name=person.name,
                 email=person.email,
                 phone=person.phone,
                 consent_email=person.consent_email,
                 consent_sms=person.consent_sms,
-                **base,
             )
         actor = self.rng.choice(STAFF)
         if kind == ADJUST:
-            reason, low, high, counts = detail  # type: ignore[misc]
+            reason, low, high, counts = cast(tuple[str, int, int, bool], detail)
             points = self.rng.randint(low, high)
             self.estimated_points[m] += points
-            return MemberEvent(
+            return replace(
+                event,
                 type=MemberEventType.POINTS_ADJUSTED,
-                occurred_at=at,
                 points=points,
                 actor=actor,
                 reason=reason,
                 counts_toward_qualifying=counts,
-                **base,
             )
         if kind in (BLOCK, UNBLOCK):
             kind_type = MemberEventType.BLOCKED if kind == BLOCK else MemberEventType.UNBLOCKED
-            return MemberEvent(
-                type=kind_type, occurred_at=at, actor=actor, reason=str(detail), **base
-            )
+            return replace(event, type=kind_type, actor=actor, reason=str(detail))
         self.anonymized[m] = True
-        return MemberEvent(
-            type=MemberEventType.ANONYMIZED, occurred_at=at, actor="privacy:request-desk", **base
-        )
+        return replace(event, actor="privacy:request-desk")
 
 
 def _by_time(item: tuple[int, int, int, object]) -> tuple[int, int, int]:

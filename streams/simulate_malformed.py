@@ -39,8 +39,13 @@ class Flaw(StrEnum):
     INVALID_REDEMPTION = "invalid_redemption"  # points_redeemed with points <= 0
 
 
-RECEIPT_FLAWS = (Flaw.BAD_FRAMING, Flaw.TRUNCATED, Flaw.UNKNOWN_SCHEMA, Flaw.TOTAL_MISMATCH)
-RECEIPT_FLAWS += (Flaw.WRONG_CURRENCY,)
+RECEIPT_FLAWS: tuple[Flaw, ...] = (
+    Flaw.BAD_FRAMING,
+    Flaw.TRUNCATED,
+    Flaw.UNKNOWN_SCHEMA,
+    Flaw.TOTAL_MISMATCH,
+    Flaw.WRONG_CURRENCY,
+)
 MEMBER_EVENT_FLAWS = (Flaw.BAD_FRAMING, Flaw.TRUNCATED, Flaw.INVALID_REDEMPTION)
 
 
