@@ -263,3 +263,24 @@ def test_a_killed_sink_restarts_with_no_duplicate_and_no_missing_row(
     con.close()
     assert "pid" not in output or "another tierflow sink" not in output
     assert "@" not in output, "no personal data (or anything like it) in the sink's logs"
+
+
+def test_sigterm_stops_the_sink_after_its_batch_and_leaves_a_snapshot(
+    tierflow_settings: Callable[..., Any], tmp_path: Path
+) -> None:
+    settings = tierflow_settings(partitions=2)
+    _produce(settings, _stream(500, Codec()))
+    path = tmp_path / "sink.duckdb"
+    sink = _sink_process(settings, path, "--snapshot-every", "0.5")
+    try:
+        _wait(lambda: _snapshot_receipts(path) == 500, 120, "all 500 receipts in the snapshot")
+        sink.send_signal(signal.SIGTERM)
+        output, _ = sink.communicate(timeout=60)
+    finally:
+        if sink.poll() is None:
+            sink.kill()
+    assert sink.returncode == 0, output
+    assert "event=sink_stopped messages=1000" in output
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("SELECT count(*) FROM ledger").fetchone() == (500,)
+    con.close()
