@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -300,110 +300,38 @@ class _World:
     def stream(self) -> Iterator[Receipt | MemberEvent]:
         """Day by day: the day's planned events and sales sorted by time, merged with the
         follow-ups (returns, redemptions) that earlier sales scheduled for later."""
-        params, rng = self.params, self.rng
-        rnd = rng.random
-        seed, currency, catalog = params.seed, self.currency, self.catalog
-        lines_of, skus_of, quantities_of = (
-            catalog.lines,
-            catalog.skus_by_category,
-            catalog.quantities_by_category,
-        )
-        excluded, members, segment, home = self.excluded, self.member_ids, self.segment, self.home
-        stores, terminals, hours = self.stores, self.terminals, self.hours
-        n_stores, n_hours = len(stores), len(hours)
-        baskets = [_expand(_poisson_lines(mean), 300) for mean in MEAN_BASKET_LINES]
-        returned, uploaded_late = self.returned, self.uploaded_late
-        amount = attrgetter("amount")
-        from_ts = datetime.fromtimestamp
+        params = self.params
         self.followups: list[tuple[int, int, Receipt | MemberEvent, Receipt | None]] = []
-        followups = self.followups
         self.estimated_points = [0] * params.members
-        estimated = self.estimated_points
         self.receipt_n = self.event_n = self.followup_n = 0
-        sale_index = -1
-        pool: list[dict[int, float]] = [{}, {}, {}, {}]
+        followups, estimated, rnd = self.followups, self.estimated_points, self.rng.random
+        returned, uploaded_late = self.returned, self.uploaded_late
+        shoppers = _Shoppers(self)
+        ring_up = self._till()
+        from_ts = datetime.fromtimestamp
         cache: dict[object, list[int]] = {}
+        sale_index = -1
         for d in range(params.days):
             open_ts = self.open_ts[d]
-            changed = {self.segment[m] for m in self.joins[d] + self.leaves[d]}
-            for m in self.joins[d]:
-                pool[segment[m]][m] = self.rate[m]
-            for m in self.leaves[d]:
-                del pool[segment[m]][m]
-            if d == 0 or changed:
-                chooser = [(list(p), list(accumulate(p.values()))) for p in pool]
-            day = list(self.planned[d])
-            n_sales = self.sales_per_day[d]
-            if n_sales:
-                picks = rng.choices(range(4), weights=self.segment_weights[d], k=n_sales)
-                for s in range(4):
-                    wanted = picks.count(s)
-                    if wanted:
-                        who, cum = chooser[s]
-                        for m in rng.choices(who, cum_weights=cum, k=wanted):
-                            sec = hours[int(rnd() * n_hours)] * 3600 + int(rnd() * 3600)
-                            day.append((sec, SALE, m, None))
-            day.sort(key=_by_time)
             tables = [self._category_table(d, s, cache) for s in range(4)]
             promoted = [
-                catalog.sku_index[sku]
-                for camp in self.day_campaigns[d]
-                for sku in camp.skus
-                if sku in catalog.sku_index
+                self.catalog.sku_index[sku]
+                for campaign in self.day_campaigns[d]
+                for sku in campaign.skus
+                if sku in self.catalog.sku_index
             ]
-            for sec, kind, m, detail in day:
+            for sec, kind, m, detail in shoppers.day(d):
                 ts = open_ts + sec
-                while followups and followups[0][0] <= ts:
-                    _, _, message, late_sale = heapq.heappop(followups)
-                    yield message
-                    if late_sale is not None:
-                        yield late_sale
+                if followups and followups[0][0] <= ts:
+                    yield from self._due(ts)
                 if kind != SALE:
                     event = self._member_event(kind, m, detail, from_ts(ts, UTC))
                     if event is not None:
                         yield event
                     continue
-                # The hot path: one sale receipt.
-                seg = segment[m]
-                table = tables[seg]
-                n_table = len(table)
-                picked: list[int] = []
-                lines = []
-                excluded_amount = ZERO
-                basket = baskets[seg]
-                for _ in range(basket[int(rnd() * len(basket))]):
-                    c = table[int(rnd() * n_table)]
-                    skus = skus_of[c]
-                    sku = skus[int(rnd() * len(skus))]
-                    if sku in picked:
-                        continue
-                    picked.append(sku)
-                    quantities = quantities_of[c]
-                    line = lines_of[sku][quantities[int(rnd() * len(quantities))]]
-                    lines.append(line)
-                    if excluded[c]:
-                        excluded_amount += line.amount
-                if promoted and rnd() < 0.25:
-                    sku = promoted[int(rnd() * len(promoted))]
-                    if sku not in picked:
-                        lines.append(lines_of[sku][0])
-                total = sum(map(amount, lines))
-                store = home[m] if rnd() < HOME_STORE_SHARE else int(rnd() * n_stores)
-                self.receipt_n += 1
-                sale = Receipt(
-                    f"r-{seed}-{self.receipt_n}",
-                    members[m],
-                    stores[store],
-                    from_ts(ts, UTC),
-                    currency,
-                    ReceiptKind.SALE,
-                    tuple(lines),
-                    total,
-                    terminals[store][int(rnd() * 4)],
-                    None,
-                )
+                sale, eligible = ring_up(m, ts, tables, promoted)
                 sale_index += 1
-                estimated[m] += int((total - excluded_amount) * self.points_per_unit)
+                estimated[m] += int(eligible * self.points_per_unit)
                 if sale_index in returned:
                     self._schedule_return(sale, m, d, sec, sale_index in uploaded_late)
                     if sale_index in uploaded_late:
@@ -411,12 +339,79 @@ class _World:
                 if estimated[m] >= REWARDS[0][1] and rnd() < REDEEM_CHANCE:
                     self._schedule_redemption(m, ts)
                 yield sale
-            next_open = self.open_ts[d + 1] if d + 1 < params.days else None
-            while followups and (next_open is None or followups[0][0] < next_open):
-                _, _, message, late_sale = heapq.heappop(followups)
-                yield message
-                if late_sale is not None:
-                    yield late_sale
+            yield from self._due(self.open_ts[d + 1] - 1 if d + 1 < params.days else None)
+
+    def _due(self, until: int | None) -> Iterator[Receipt | MemberEvent]:
+        """The follow-ups due by `until` (all of them for None), in time order."""
+        followups = self.followups
+        while followups and (until is None or followups[0][0] <= until):
+            _, _, message, late_sale = heapq.heappop(followups)
+            yield message
+            if late_sale is not None:
+                yield late_sale
+
+    def _till(self) -> Callable[[int, int, list[list[int]], list[int]], tuple[Receipt, Decimal]]:
+        """`ring_up(member, ts, category tables, promoted SKUs) -> (sale, eligible amount)`.
+
+        The hot path: a closure over local names, because attribute lookups per line cost
+        more than building the receipt (see docs/simulator.md, Speed).
+        """
+        rnd, seed, currency, catalog = (
+            self.rng.random,
+            self.params.seed,
+            self.currency,
+            self.catalog,
+        )
+        lines_of, skus_of = catalog.lines, catalog.skus_by_category
+        quantities_of, excluded = catalog.quantities_by_category, self.excluded
+        members, segment, home = self.member_ids, self.segment, self.home
+        stores, terminals, n_stores = self.stores, self.terminals, len(self.stores)
+        baskets = [_expand(_poisson_lines(mean), 300) for mean in MEAN_BASKET_LINES]
+        amount, from_ts, sale_kind = attrgetter("amount"), datetime.fromtimestamp, ReceiptKind.SALE
+
+        def ring_up(
+            m: int, ts: int, tables: list[list[int]], promoted: list[int]
+        ) -> tuple[Receipt, Decimal]:
+            seg = segment[m]
+            table, basket = tables[seg], baskets[seg]
+            n_table = len(table)
+            picked: list[int] = []
+            lines = []
+            excluded_amount = ZERO
+            for _ in range(basket[int(rnd() * len(basket))]):
+                c = table[int(rnd() * n_table)]
+                skus = skus_of[c]
+                sku = skus[int(rnd() * len(skus))]
+                if sku in picked:
+                    continue
+                picked.append(sku)
+                quantities = quantities_of[c]
+                line = lines_of[sku][quantities[int(rnd() * len(quantities))]]
+                lines.append(line)
+                if excluded[c]:
+                    excluded_amount += line.amount
+            if promoted and rnd() < 0.25:
+                sku = promoted[int(rnd() * len(promoted))]
+                if sku not in picked:
+                    lines.append(lines_of[sku][0])
+            total = sum(map(amount, lines))
+            store = home[m] if rnd() < HOME_STORE_SHARE else int(rnd() * n_stores)
+            self.receipt_n += 1
+            sale = Receipt(
+                f"r-{seed}-{self.receipt_n}",
+                members[m],
+                stores[store],
+                from_ts(ts, UTC),
+                currency,
+                sale_kind,
+                tuple(lines),
+                total,
+                terminals[store][int(rnd() * 4)],
+                None,
+            )
+            return sale, total - excluded_amount
+
+        return ring_up
 
     def _push(self, ts: int, message: Receipt | MemberEvent, late: Receipt | None = None) -> None:
         self.followup_n += 1
@@ -541,6 +536,41 @@ class _World:
             return replace(event, type=kind_type, actor=actor, reason=str(detail))
         self.anonymized[m] = True
         return replace(event, actor="privacy:request-desk")
+
+
+class _Shoppers:
+    """Who shops on each day: the active members by segment, weighted by their visit rates."""
+
+    def __init__(self, world: _World) -> None:
+        self.world = world
+        self.pool: list[dict[int, float]] = [{}, {}, {}, {}]
+        self.chooser: list[tuple[list[int], list[float]]] = []
+
+    def day(self, d: int) -> list[tuple[int, int, int, object]]:
+        """The day's planned events and sales as (second after opening, kind, member, detail),
+        sorted by time."""
+        world, rng = self.world, self.world.rng
+        rnd, hours = rng.random, world.hours
+        n_hours = len(hours)
+        for m in world.joins[d]:
+            self.pool[world.segment[m]][m] = world.rate[m]
+        for m in world.leaves[d]:
+            del self.pool[world.segment[m]][m]
+        if d == 0 or world.joins[d] or world.leaves[d]:
+            self.chooser = [(list(p), list(accumulate(p.values()))) for p in self.pool]
+        items = list(world.planned[d])
+        n_sales = world.sales_per_day[d]
+        if n_sales:
+            picks = rng.choices(range(4), weights=world.segment_weights[d], k=n_sales)
+            for s in range(4):
+                wanted = picks.count(s)
+                if wanted:
+                    who, cum = self.chooser[s]
+                    for m in rng.choices(who, cum_weights=cum, k=wanted):
+                        sec = hours[int(rnd() * n_hours)] * 3600 + int(rnd() * 3600)
+                        items.append((sec, SALE, m, None))
+        items.sort(key=_by_time)
+        return items
 
 
 def _by_time(item: tuple[int, int, int, object]) -> tuple[int, int, int]:
