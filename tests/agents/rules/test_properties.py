@@ -37,7 +37,15 @@ START = datetime(2025, 1, 1, 12, 0, tzinfo=ZoneInfo("UTC"))
 Event = Receipt | MemberEvent | ReviewTick
 
 
-def make_program(policy: DowngradePolicy, hold: int, expiry: int | None, window: int) -> Program:
+def make_program(
+    policy: DowngradePolicy,
+    hold: int,
+    expiry: int | None,
+    window: int,
+    match_days: int = 5,
+    timezone: str = "America/Santiago",
+    switch: datetime = datetime(2025, 6, 1),
+) -> Program:
     campaign = Campaign(
         id="c1",
         name="wine x2",
@@ -81,7 +89,10 @@ programs = st.builds(
     st.sampled_from(list(DowngradePolicy)),
     st.sampled_from([0, 2]),
     st.sampled_from([None, 2]),
-    st.sampled_from([3, 12]),
+    st.sampled_from([1, 3, 12]),
+    st.sampled_from([0, 5]),
+    st.sampled_from(["America/Santiago", "UTC", "Asia/Kolkata", "Pacific/Chatham"]),
+    st.sampled_from([datetime(2025, 6, 1), datetime(2025, 6, 1, 13, 30)]),
 )
 
 
