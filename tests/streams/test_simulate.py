@@ -272,3 +272,33 @@ def test_generation_rate_is_printed(program: Program) -> None:
         f"(CPU time {cpu:.2f} s = {receipts / cpu:,.0f}/s)"
     )
     assert receipts == params.receipts
+
+
+def test_simulate_command_writes_a_mixed_json_lines_file(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from schemas.jsonl import read_jsonl
+    from streams.cli import app
+
+    out = tmp_path / "stream.jsonl"
+    args = ["simulate", "--out", str(out), "--members", "50", "--receipts", "300"]
+    args += ["--days", "30", "--start", "2025-02-01", "--program", str(EXAMPLE_PROGRAM)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    items = [item for _, item in read_jsonl(out)]
+    assert sum(isinstance(item, Receipt) for item in items) == 300
+    assert any(isinstance(item, MemberEvent) for item in items)
+    assert not any(isinstance(item, CodecError) for item in items)
+    assert '"type":"receipt"' in out.read_text("utf-8").replace(" ", "")
+    assert "300 receipts" in result.output
+
+
+def test_simulate_command_needs_exactly_one_destination(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from streams.cli import app
+
+    neither = CliRunner().invoke(app, ["simulate", "--receipts", "10"])
+    both = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "x"), "--produce"])
+    assert neither.exit_code == both.exit_code == 2
+    assert "exactly one of --out" in neither.output
