@@ -33,7 +33,7 @@ def test_producer_partitions_keys_like_the_java_client_and_aiokafka() -> None:
 def test_a_failed_delivery_is_raised_at_flush_not_dropped() -> None:
     # Nothing listens on port 9: every message times out and must come back as an error.
     settings = Settings(bootstrap_servers="127.0.0.1:9", topic_prefix="nowhere.")
-    producer = LoyaltyProducer(settings, config={"message.timeout.ms": 1_000})
+    producer = LoyaltyProducer(settings, config={"message.timeout.ms": 1_000, "log_level": 0})
     receipt = next(m for m in simulate(TINY) if isinstance(m, Receipt))
     producer.send_receipt(receipt)
     producer.send_raw(producer.receipts_topic, "M000001", b"raw")
