@@ -204,3 +204,26 @@ def test_one_down_drops_a_level_at_each_review_with_a_roll_off() -> None:
     assert run.member.tier == "Gold"
     assert [c.to_tier for c in run(tick("2026-01-10")).tier_changes] == ["Silver"]
     assert [c.to_tier for c in run(tick("2026-01-20")).tier_changes] == ["Member"]
+
+
+def test_a_shorter_window_in_a_new_version_applies_at_its_first_review() -> None:
+    v1 = version(window_months=12)
+    v2 = version(effective_from=datetime(2025, 9, 1), window_months=6)
+    run = Run(program(v1, v2))
+    run(sale("r1", "10000.00", "2025-01-15T12:00"))
+    assert run.member.tier == "Silver"
+    out = run(tick("2025-09-01"))
+    assert [(c.to_tier, c.effective_at.date().isoformat()) for c in out.tier_changes] == [
+        ("Member", "2025-09-01")
+    ]
+    assert run.member.qualifying_points == 0
+
+
+def test_one_down_waits_for_the_hold_then_steps() -> None:
+    run = Run(program(downgrade_policy=DowngradePolicy.ONE_DOWN, hold_months=3))
+    run(sale("r1", "30000.00", "2025-01-10T12:00"))
+    run(return_of("x1", "r1", "30000.00", "2025-01-11T12:00"))
+    assert not run(tick("2025-04-09")).tier_changes
+    assert [c.to_tier for c in run(tick("2025-04-10")).tier_changes] == ["Silver"]
+    assert next_review_date(run.member, run.program) == date(2025, 5, 10)
+    assert [c.to_tier for c in run(tick("2025-05-10")).tier_changes] == ["Member"]
