@@ -65,6 +65,20 @@ class _Item:
     source: Source
 
 
+@dataclass
+class _InFlight:
+    """A batch on its way into DuckDB: being decoded by the workers, or being appended by the
+    writer thread while the next batch is decoded."""
+
+    offsets: dict[tuple[str, int], int]
+    messages: list[Any]  # kept for the slow path
+    handles: list[Any] | None = None  # the decode workers' results
+    future: Any = None  # the writer thread's append_batch
+    items: list[_Item] | None = None
+    tables: dict[str, Any] | None = None
+    done_at: float | None = None
+
+
 def consumer_config(settings: Any) -> dict[str, Any]:
     """librdkafka settings of the sink's consumer (security passes through from Settings)."""
     return settings.kafka_client_config() | {
@@ -116,8 +130,8 @@ class Sink:
         self._stopping = False
         self._assigned_at: float | None = None
         self._pool: Any = None
-        # With decode workers: the batch being decoded while the previous one is written.
-        self._pending: tuple[dict[tuple[str, int], int], list[Any], list[Any]] | None = None
+        self._writer: Any = None
+        self._pending: _InFlight | None = None
         self._consumer: Any = None
 
     def stop(self, *_: object) -> None:
@@ -144,6 +158,11 @@ class Sink:
 
             # Before the consumer exists: the pool's processes are spawned from a quiet parent.
             self._pool = DecodePool(self.decode_workers, self.settings.schema_registry_url)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            # DuckDB releases the GIL while it inserts: that overlaps the next batch's decoding.
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
         consumer = self._consumer = Consumer(consumer_config(self.settings))
         consumer.subscribe(self.topics, on_assign=self._on_assign)
         log.info("event=sink_started topics=%d store=%s", len(self.topics), self.store.path)
@@ -165,6 +184,7 @@ class Sink:
                     log.info("event=idle seconds=%.1f", now - last_message)
                     break
                 if dirty and self.snapshot_every and now - last_snapshot >= self.snapshot_every:
+                    self._finish_pending()
                     self.store.publish_snapshot()
                     last_snapshot, dirty = now, False
         finally:
@@ -173,6 +193,8 @@ class Sink:
             consumer.close()
             if self._pool is not None:
                 self._pool.close()
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
             if dirty and self.snapshot_every:
                 self.store.publish_snapshot()
             log.info("event=sink_stopped %s", self.stats.line())
@@ -197,64 +219,96 @@ class Sink:
             offsets[(message.topic(), message.partition())] = message.offset() + 1
             good.append(message)
         self.stats.messages += len(good)
+        if not good:
+            return self._finish_pending()
         if self._pool is not None:
-            started = (offsets, self._pool.submit(good), good) if good else None
+            started = _InFlight(offsets, good, handles=self._pool.submit(good))
             committed = self._finish_pending()
             self._pending = started
             return committed
-        if not offsets:
-            return False
         items = [
             self._decode(m.topic(), m.partition(), m.offset(), m.key(), m.value()) for m in good
         ]
         real = [item for item in items if item is not None]
-        self._append(real, offsets)
-        self.stats.records += len(real)
-        self._committed(offsets)
-        return True
-
-    def _finish_pending(self) -> bool:
-        """Store the batch the decode workers are on (if any); True if one was committed."""
-        if self._pending is None:
-            return False
-        offsets, handles, messages = self._pending
-        self._pending = None
-        from sink.decoding import merge
-
-        chunks = self._pool.results(handles)
-        for chunk in chunks:
-            self.stats.tombstones += chunk.tombstones
-            self.stats.undecodable += len(chunk.undecodable)
-            for topic, partition, offset, code in chunk.undecodable:
-                log.warning(
-                    "event=undecodable topic=%s partition=%d offset=%d code=%s",
-                    topic,
-                    partition,
-                    offset,
-                    code,
-                )
-        tables = merge(chunks)
         try:
-            self.store.append_batch(tables, offsets)
-            self.stats.rows += sum(table.num_rows for table in tables.values())
-            self.stats.records += sum(chunk.records for chunk in chunks)
-        except Exception as error:  # the slow path finds and sets aside the culprit
-            log.warning("event=batch_refused error=%s retry=in_process", type(error).__name__)
-            items = [
-                self._decode(m.topic(), m.partition(), m.offset(), m.key(), m.value())
-                for m in messages
-            ]
-            real = [item for item in items if item is not None]
+            tables = _tables(real)
+        except (UnknownRecord, ValueError, TypeError):
+            tables = None
+        committed = self._finish_pending()
+        if tables is None:  # something here cannot become a row: the slow path sets it aside
             self._append(real, offsets)
             self.stats.records += len(real)
-        self._committed(offsets)
+            self._committed(offsets, self.clock())
+            return True
+        job = _InFlight(offsets, good, items=real, tables=tables)
+        job.future = self._writer.submit(self.store.append_batch, tables, offsets)
+        job.future.add_done_callback(lambda _: setattr(job, "done_at", self.clock()))
+        self._pending = job
+        return committed
+
+    def _finish_pending(self) -> bool:
+        """Wait for the batch in flight and commit it; True if there was one."""
+        job, self._pending = self._pending, None
+        if job is None:
+            return False
+        stored = True
+        if job.handles is not None:
+            from sink.decoding import merge
+
+            chunks = self._pool.results(job.handles)
+            for chunk in chunks:
+                self._count_decoding(chunk)
+            job.tables = merge(chunks)
+            records = sum(chunk.records for chunk in chunks)
+            try:
+                self.store.append_batch(job.tables, job.offsets)
+            except Exception as error:
+                stored = self._refused(error)
+            job.done_at = self.clock()
+        else:
+            records = len(job.items or [])
+            try:
+                job.future.result()
+            except Exception as error:
+                stored = self._refused(error)
+        if stored:
+            self.stats.rows += sum(table.num_rows for table in (job.tables or {}).values())
+            self.stats.records += records
+        else:  # the slow path finds and sets aside the record the store refuses
+            items = job.items
+            if items is None:
+                decoded = [
+                    self._decode(m.topic(), m.partition(), m.offset(), m.key(), m.value())
+                    for m in job.messages
+                ]
+                items = [item for item in decoded if item is not None]
+            self._append(items, job.offsets)
+            self.stats.records += len(items)
+        self._committed(job.offsets, job.done_at or self.clock())
         return True
 
-    def _committed(self, offsets: dict[tuple[str, int], int]) -> None:
+    @staticmethod
+    def _refused(error: Exception) -> bool:
+        log.warning("event=batch_refused error=%s retry=split", type(error).__name__)
+        return False
+
+    def _count_decoding(self, chunk: Any) -> None:
+        self.stats.tombstones += chunk.tombstones
+        self.stats.undecodable += len(chunk.undecodable)
+        for topic, partition, offset, code in chunk.undecodable:
+            log.warning(
+                "event=undecodable topic=%s partition=%d offset=%d code=%s",
+                topic,
+                partition,
+                offset,
+                code,
+            )
+
+    def _committed(self, offsets: dict[tuple[str, int], int], at: float) -> None:
         from confluent_kafka import TopicPartition
 
         self.stats.batches += 1
-        self.stats.last_commit = self.clock()
+        self.stats.last_commit = at
         log.debug("event=batch_committed partitions=%d", len(offsets))
         self._consumer.commit(
             offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=True
