@@ -69,7 +69,7 @@ def apply(
             return MemberState.unknown(event.member_id), out
         working = opened
     if isinstance(event, Receipt):
-        receive_receipt(working, out, event, program, local)
+        receive_receipt(working, out, event, program, version, local)
     else:
         receive_member_event(working, out, event, program, version, day)
     return working, out
@@ -109,10 +109,15 @@ def _refuse_receipt(out: Outputs, code: str, message: str, receipt: Receipt) -> 
 
 
 def receive_receipt(
-    state: MemberState, out: Outputs, receipt: Receipt, program: Program, local: datetime
+    state: MemberState,
+    out: Outputs,
+    receipt: Receipt,
+    program: Program,
+    version: ProgramVersion,
+    local: datetime,
 ) -> None:
+    """A sale or return: duplicates and refusals first, then earn, not credit, or take back."""
     day = local.date()
-    version = program.version_at(local)
     fingerprint = receipt_fingerprint(receipt)
     seen = receipt_seen(state, receipt, fingerprint)
     if seen is Seen.SAME:
