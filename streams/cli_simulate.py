@@ -249,8 +249,17 @@ def _produce_stream(
     counts: Counter[str] = Counter()
     with _progress() as progress:
         send = producer.send
-        for message in _counted(stream, progress, receipts, counts):
-            send(message)
+        try:
+            for message in _counted(stream, progress, receipts, counts):
+                send(message)
+        except KeyboardInterrupt:
+            # What was handed to the producer still reaches the broker: no half-sent stream
+            # without a count of what made it.
+            progress.stop()
+            typer.echo(f"interrupted: flushing {producer.pending():,} messages already sent")
+            _flush(producer)
+            typer.echo(f"{sum(producer.sent.values()):,} messages produced before the interrupt")
+            raise typer.Exit(130) from None
         progress.console.print(f"flushing {producer.pending():,} messages still in flight...")
     return counts
 
