@@ -1,0 +1,385 @@
+"""The reliability suite's harness: the real worker and sink as subprocesses, lag barriers,
+and the comparison of the sink's DuckDB store with the offline replay of the same input.
+
+Every wait polls with a deadline and fails with the children's log tails; every child is
+stopped by its own pid. The figures a test measures go to `record()`, which prints them and
+appends them to `data/test-artifacts/reliability.jsonl` for docs/reliability.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from live_worker import WorkerProcess
+
+from agents.rules.events import MemberEvent, Receipt
+from streams.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+TIERFLOW = Path(sys.executable).with_name("tierflow")
+SQL = Path(__file__).with_name("sql")
+PROGRAM = REPO / "streams" / "program.example.toml"
+FIGURES = REPO / "data" / "test-artifacts" / "reliability.jsonl"
+INPUT_TOPICS = ("receipts", "member_events", "review_ticks")
+
+T = TypeVar("T")
+
+
+def poll(check: Callable[[], T | None], timeout: float, what: str, every: float = 0.5) -> T:
+    """`check()` until it returns something other than None/False; fail naming `what`."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except ChildExited:
+            raise
+        except Exception as error:  # a broker briefly away: keep polling, remember why
+            result, last = None, error
+        if result is not None and result is not False:
+            return result
+        time.sleep(every)
+    raise AssertionError(f"{what}: not reached in {timeout:.0f} s (last error: {last!r})")
+
+
+class ChildExited(AssertionError):
+    """A worker or sink that should be running is gone."""
+
+
+@dataclass
+class SinkProcess:
+    """`tierflow sink` as a subprocess, writing `settings.duckdb`."""
+
+    settings: Settings
+    log_path: Path
+    batch_size: int = 20_000
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    def start(self) -> SinkProcess:
+        env = os.environ | self.settings.as_env()
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(TIERFLOW), "sink", "--snapshot-every", "0", "--batch-size", str(self.batch_size)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        self.starts += 1
+        return self
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait(10)
+
+    def tail(self, lines: int = 20) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class Pipeline:
+    """One run's settings, its workers and its sink, and the barriers between phases."""
+
+    settings: Settings
+    folder: Path
+    workers: list[WorkerProcess] = field(default_factory=list)
+    sink: SinkProcess | None = None
+    next_port: int = 0
+
+    @classmethod
+    def create(cls, settings: Settings, folder: Path) -> Pipeline:
+        folder.mkdir(parents=True, exist_ok=True)
+        settings = settings.model_copy(update={"duckdb": folder / "live.duckdb"})
+        return cls(settings, folder, next_port=free_port())
+
+    def start_worker(self, ready_timeout: float = 120.0) -> WorkerProcess:
+        number = len(self.workers)
+        worker = WorkerProcess(
+            self.settings,
+            free_port(),
+            self.folder / f"worker{number}",
+            self.folder / f"worker{number}.log",
+        ).start()
+        self.workers.append(worker)
+        worker.wait_ready(timeout=ready_timeout)
+        return worker
+
+    def running_workers(self) -> list[WorkerProcess]:
+        return [w for w in self.workers if w.process is not None and w.process.poll() is None]
+
+    def start_sink(self, batch_size: int = 20_000) -> SinkProcess:
+        if self.sink is None:
+            self.sink = SinkProcess(self.settings, self.folder / "sink.log", batch_size)
+        return self.sink.start()
+
+    def stop_all(self) -> None:
+        if self.sink is not None:
+            self.sink.stop()
+        for worker in self.workers:
+            worker.stop()
+
+    def check_children(self) -> None:
+        for worker in self.workers:
+            if worker.process is not None and worker.process.poll() not in (None, -9, 0):
+                raise ChildExited(f"worker exited ({worker.process.returncode}):\n{worker.tail()}")
+        if self.sink is not None and self.sink.process is not None:
+            code = self.sink.process.poll()
+            if code not in (None, -9, 0):
+                raise ChildExited(f"sink exited ({code}):\n{self.sink.tail()}")
+
+    def worker_lag(self) -> int | None:
+        from streams.app import faust_app_id
+        from streams.demo import group_lag
+
+        return group_lag(self.settings, faust_app_id(self.settings), INPUT_TOPICS)
+
+    def sink_lag(self) -> int | None:
+        from sink.consumer import SINK_TOPICS, consumer_config
+        from streams.demo import group_lag
+
+        group = consumer_config(self.settings)["group.id"]
+        return group_lag(self.settings, group, SINK_TOPICS)
+
+    def wait_worker_caught_up(self, timeout: float = 300.0) -> float:
+        """Until the worker group has committed every input; seconds waited."""
+        began = time.monotonic()
+
+        def caught_up() -> bool:
+            self.check_children()
+            return self.worker_lag() == 0
+
+        poll(caught_up, timeout, f"worker lag 0 (tails: {self.tails()})")
+        return time.monotonic() - began
+
+    def wait_sink_caught_up(self, timeout: float = 300.0, quiet: float = 2.0) -> float:
+        """Until the sink has stored every message of every topic and stayed so `quiet` s."""
+        began = time.monotonic()
+        settled: list[float] = []
+
+        def caught_up() -> bool:
+            self.check_children()
+            if self.sink_lag() != 0:
+                settled.clear()
+                return False
+            settled.append(time.monotonic())
+            return settled[-1] - settled[0] >= quiet
+
+        poll(caught_up, timeout, f"sink lag 0 (tails: {self.tails()})")
+        return time.monotonic() - began
+
+    def tails(self) -> str:
+        parts = [f"--- worker {i}:\n{w.tail(12)}" for i, w in enumerate(self.workers)]
+        if self.sink is not None:
+            parts.append(f"--- sink:\n{self.sink.tail(12)}")
+        return "\n".join(parts)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# -- the input ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A simulated stream split so that its cross-topic order cannot matter: every member
+    event first (consumed before any receipt), then the receipts, then one review date."""
+
+    events: list[MemberEvent]
+    receipts: list[Receipt]
+    review_date: date
+
+    @property
+    def size(self) -> int:
+        return len(self.events) + len(self.receipts)
+
+
+def workload(members: int, receipts: int, seed: int = 8) -> Workload:
+    from streams.program import load_program
+    from streams.simulate import SimulationParams, simulate
+
+    program = load_program(PROGRAM)
+    params = SimulationParams(
+        seed=seed, members=members, receipts=receipts, days=120, start=date(2026, 5, 1)
+    )
+    stream = list(simulate(params, program))
+    events = [m for m in stream if isinstance(m, MemberEvent)]
+    sales = [m for m in stream if isinstance(m, Receipt)]
+    last = max(program.local(m.occurred_at).date() for m in stream)
+    return Workload(events, sales, last + timedelta(days=1))
+
+
+def produce(settings: Settings, messages: Iterable[Receipt | MemberEvent]) -> int:
+    from streams.producer import LoyaltyProducer
+
+    producer = LoyaltyProducer(settings, config={"log_level": 3})
+    for message in messages:
+        producer.send(message)
+    return producer.flush(timeout=120.0).total
+
+
+def produce_in_slices(
+    settings: Settings, messages: list[Receipt], slices: int
+) -> Iterator[tuple[int, int]]:
+    """Produce in `slices` parts; yields (slice number, messages sent so far) after each,
+    so a test can inject a fault between two parts while the worker is busy."""
+    from streams.producer import LoyaltyProducer
+
+    producer = LoyaltyProducer(settings, config={"log_level": 3})
+    size = -(-len(messages) // slices)
+    for number in range(slices):
+        for message in messages[number * size : (number + 1) * size]:
+            producer.send(message)
+        producer.flush(timeout=120.0)
+        yield number, min(len(messages), (number + 1) * size)
+
+
+def publish_review(settings: Settings, review_date: date) -> int:
+    from agents.ticks import publish_review_ticks
+
+    return publish_review_ticks(settings, review_date)
+
+
+# -- the comparison -----------------------------------------------------------------------
+
+
+def offline_store(load: Workload, path: Path) -> Any:
+    """The replay of the same input (events, then receipts, then the review) in DuckDB."""
+    from streams.program import load_program
+    from streams.replay import Replay, write_store
+
+    replay = Replay(load_program(PROGRAM))
+    replay.feed(enumerate([*load.events, *load.receipts], start=1))
+    replay.review_through(load.review_date)
+    write_store(replay, path, "reliability")
+    return replay
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The live store against the offline one; every count but `compared` must be 0."""
+
+    compared: dict[str, int]
+    missing: dict[str, int]
+    extra: dict[str, int]
+    duplicates: dict[str, int]
+    samples: dict[str, list[tuple[Any, ...]]]
+
+    @property
+    def equal(self) -> bool:
+        return not any(self.missing.values()) and not any(self.extra.values()) and not any(
+            self.duplicates.values()
+        )
+
+    def summary(self) -> str:
+        return (
+            f"compared {self.compared}; missing {self.missing}; extra {self.extra}; "
+            f"duplicates {self.duplicates}; samples {self.samples}"
+        )
+
+
+COMPARED = {
+    # table: the columns that must agree (ids, points, kinds, tiers; not wall-clock times)
+    "ledger": "entry_id, member_id, kind, points, qualifying_points, balance_after, tier, "
+    "receipt_id, event_id, campaign_id",
+    "tier_changes": "event_id, member_id, from_tier, to_tier, direction, qualifying_points",
+    "members": "member_id, status, tier",
+    "rejections": "error_code, member_id",
+}
+KEYS = {"ledger": "entry_id", "tier_changes": "event_id", "members": "member_id"}
+
+
+def compare_stores(live: Path, offline: Path) -> Comparison:
+    """Multiset equality, both ways, of ledger, tier changes, members' tiers and the rules'
+    refusals; plus duplicate keys in the live store."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{live}' AS live (READ_ONLY)")
+    con.execute(f"ATTACH '{offline}' AS offline (READ_ONLY)")
+    compared, missing, extra, duplicates, samples = {}, {}, {}, {}, {}
+    template = sql_text("difference")
+    for table, columns in COMPARED.items():
+        source = sql_text("rejections") if table == "rejections" else None
+
+        def relation(db: str, table: str = table, source: str | None = source) -> str:
+            if source is not None:
+                return f"({source.replace('{db}', db)})"
+            return f"{db}.{table}"
+
+        compared[table] = con.execute(f"SELECT count(*) FROM {relation('live')}").fetchone()[0]
+        for name, first, second, into in (
+            ("missing", "offline", "live", missing),
+            ("extra", "live", "offline", extra),
+        ):
+            sql = template.format(columns=columns, first=relation(first), second=relation(second))
+            rows = con.execute(sql).fetchall()
+            into[table] = len(rows)
+            if rows:
+                samples[f"{table}.{name}"] = rows[:3]
+        if table in KEYS:
+            key = KEYS[table]
+            duplicates[table] = con.execute(
+                f"SELECT count(*) FROM (SELECT {key} FROM live.{table} "
+                f"GROUP BY {key} HAVING count(*) > 1)"
+            ).fetchone()[0]
+    con.close()
+    return Comparison(compared, missing, extra, duplicates, samples)
+
+
+def sql_text(name: str) -> str:
+    """A query of tests/reliability/sql/ without its comment lines (it is then formatted)."""
+    lines = (SQL / f"{name}.sql").read_text().splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith("--"))
+
+
+def topic_messages(settings: Settings, name: str) -> int:
+    from streams.demo import topic_size
+
+    return topic_size(settings, name)
+
+
+# -- the figures --------------------------------------------------------------------------
+
+
+def record(fault: str, **figures: Any) -> None:
+    """Print one fault's figures and keep them for docs/reliability.md."""
+    line = {"fault": fault, "at": datetime.now(UTC).isoformat(timespec="seconds")} | figures
+    print(f"\nRELIABILITY {json.dumps(line)}")
+    FIGURES.parent.mkdir(parents=True, exist_ok=True)
+    with FIGURES.open("a") as out:
+        out.write(json.dumps(line) + "\n")
+
+
+def seeded_moments(seed: int, count: int, low: float, high: float) -> list[float]:
+    """`count` sorted fractions in [low, high): where in the stream a fault strikes."""
+    rng = random.Random(seed)
+    return sorted(rng.uniform(low, high) for _ in range(count))

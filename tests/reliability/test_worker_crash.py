@@ -1,0 +1,103 @@
+"""A worker SIGKILLed at three seeded moments of a stream and restarted each time leaves the
+sink's DuckDB ledger equal to the offline replay of the same input: same entry ids, points,
+tiers and tier changes, nothing duplicated, nothing missing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pipeline import (
+    PROGRAM,
+    Pipeline,
+    compare_stores,
+    offline_store,
+    poll,
+    produce,
+    publish_review,
+    record,
+    seeded_moments,
+    topic_messages,
+    workload,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.slow]
+
+# Sized from the worker's measured rate on the 2-core VM (docs/reliability.md says why).
+RECEIPTS = int(os.environ.get("TIERFLOW_RELIABILITY_RECEIPTS", "40000"))
+MEMBERS = max(50, RECEIPTS // 40)
+KILLS = 3
+
+
+def test_a_worker_killed_three_times_leaves_the_offline_ledger(
+    tierflow_settings: Any, tmp_path: Path
+) -> None:
+    load = workload(members=MEMBERS, receipts=RECEIPTS, seed=81)
+    # A long commit interval leaves many applied-but-uncommitted inputs at each kill.
+    settings = tierflow_settings(program=PROGRAM, commit_interval=2.0, review_timer=False)
+    run = Pipeline.create(settings, tmp_path)
+    try:
+        run.start_worker()
+        run.start_sink()
+        produce(run.settings, load.events)
+        run.wait_worker_caught_up()
+        began = time.monotonic()
+        produce(run.settings, load.receipts)
+        total = load.size
+        recoveries = []
+        for moment in seeded_moments(seed=8, count=KILLS, low=0.15, high=0.85):
+            poll(lambda m=moment: consumed(run) >= m * total, 300, f"worker at {moment:.0%}")
+            at = consumed(run)
+            victim = run.running_workers()[0]
+            victim.stop(signal.SIGKILL)
+            killed = time.monotonic()
+            run.start_worker()
+            poll(lambda a=at: consumed(run) > a or run.worker_lag() == 0, 300, "progress again")
+            recoveries.append(time.monotonic() - killed)
+            print(f"killed at {at}/{total} inputs consumed; recovered in {recoveries[-1]:.1f} s")
+        run.wait_worker_caught_up()
+        streamed = time.monotonic() - began
+        ticks = publish_review(run.settings, load.review_date)
+        run.wait_worker_caught_up()
+        run.wait_sink_caught_up()
+    finally:
+        run.stop_all()
+
+    replay = offline_store(load, tmp_path / "offline.duckdb")
+    result = compare_stores(run.settings.duckdb, tmp_path / "offline.duckdb")
+    ledger_messages = topic_messages(run.settings, "ledger")
+    record(
+        "worker SIGKILL",
+        injected=KILLS,
+        messages_in=total + ticks,
+        receipts=len(load.receipts),
+        member_events=len(load.events),
+        ledger_entries=result.compared["ledger"],
+        offline_ledger_entries=len(replay.outputs.ledger),
+        ledger_messages=ledger_messages,
+        repeated_outputs_absorbed=ledger_messages - result.compared["ledger"],
+        missing=sum(result.missing.values()),
+        extra=sum(result.extra.values()),
+        duplicates=sum(result.duplicates.values()),
+        recovery_seconds=[round(r, 1) for r in recoveries],
+        stream_seconds=round(streamed, 1),
+        rate_per_s=round(len(load.receipts) / streamed),
+    )
+    assert result.equal, result.summary()
+    assert result.compared["ledger"] == len(replay.outputs.ledger)
+
+
+def consumed(run: Pipeline) -> int:
+    """Inputs the worker group has committed (all input topics)."""
+    lag = run.worker_lag()
+    if lag is None:
+        return 0
+    return topic_total(run) - lag
+
+
+def topic_total(run: Pipeline) -> int:
+    return sum(topic_messages(run.settings, name) for name in ("receipts", "member_events"))
