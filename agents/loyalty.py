@@ -170,7 +170,8 @@ def member_snapshots(codec: Any, program: Program, topic_names: dict[str, str]) 
         messages = []
         for member_id, (_partition, record) in batch.records.items():
             changed_at = batch.changed_at.get(member_id)
-            if record.state is None or changed_at is None:
+            # A first event refused (unknown member, auto-enroll off) leaves no member.
+            if record.state is None or not record.state.is_member or changed_at is None:
                 continue
             as_of = program.local(changed_at).date()
             view = member_view(record.state, program, as_of)
