@@ -133,6 +133,10 @@ def create_app(settings: Settings) -> faust.App:
     from agents.ticks import register_review_timer
     from streams.program import load_program
 
+    if not settings.store.startswith("memory://"):
+        # The RocksDB store finds a key's partition from Faust's "current event", which a
+        # batch written after `take_events` does not have (docs/streaming.md).
+        raise ValueError(f"TIERFLOW_STORE={settings.store!r} is not supported yet; use memory://")
     program = load_program(settings.program)
     worker_datadir(settings).mkdir(parents=True, exist_ok=True)
     app = faust.App(faust_app_id(settings), **app_settings(settings))
