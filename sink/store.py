@@ -217,17 +217,22 @@ class Store:
             raise
 
     def set_tiers(self, tiers: Sequence[tuple[str, int, Any]]) -> None:
+        """Replace the stored program tiers with (name, threshold, multiplier), in order."""
         con = self._con
         con.execute("BEGIN")
-        con.execute("DELETE FROM program_tiers")
-        con.executemany(
-            "INSERT INTO program_tiers VALUES (?, ?, ?, ?)",
-            [
-                (rank, name, int(threshold), mult)
-                for rank, (name, threshold, mult) in enumerate(tiers)
-            ],
-        )
-        con.execute("COMMIT")
+        try:
+            con.execute("DELETE FROM program_tiers")
+            con.executemany(
+                "INSERT INTO program_tiers VALUES (?, ?, ?, ?)",
+                [
+                    (rank, name, int(threshold), mult)
+                    for rank, (name, threshold, mult) in enumerate(tiers)
+                ],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
 
     # -- writing --------------------------------------------------------------------------
 
