@@ -295,8 +295,10 @@ class Comparison:
 
     @property
     def equal(self) -> bool:
-        return not any(self.missing.values()) and not any(self.extra.values()) and not any(
-            self.duplicates.values()
+        return (
+            not any(self.missing.values())
+            and not any(self.extra.values())
+            and not any(self.duplicates.values())
         )
 
     def summary(self) -> str:
