@@ -44,7 +44,9 @@ def next_review_date(state: MemberState, program: Program) -> date | None:
             due.append(roll)
         if state.lots:
             due.append(min(state.lots))
-            due.extend(_reminder_dates(state, version, through))
+            reminder = _next_reminder_date(state, version, through)
+            if reminder is not None:
+                due.append(reminder)
         tier_due = _tier_review_due(state, version, through)
         if tier_due is not None:
             due.append(tier_due)
@@ -70,15 +72,22 @@ def _tier_review_due(state: MemberState, version: ProgramVersion, through: date)
     return due
 
 
-def _reminder_dates(state: MemberState, version: ProgramVersion, through: date) -> list[date]:
-    """Reviews that send a `points_expiring` reminder (active members, reminders configured)."""
+def _next_reminder_date(state: MemberState, version: ProgramVersion, through: date) -> date | None:
+    """The next review after `through` that sends a `points_expiring` reminder (active members,
+    reminders configured).
+
+    A lot's reminder falls `days` before its expiry; "reminder after `through`" is compared as
+    "expiry after `through` + `days`", so the lots are scanned without date arithmetic each.
+    """
     days = version.templates.expiry_reminder_days
     if version.templates.points_expiring is None or not days:
-        return []
+        return None
     if state.status is not MemberStatus.ACTIVE:
-        return []
-    reminders = [expires_on - timedelta(days=days) for expires_on in state.lots]
-    return [on for on in reminders if on > through]
+        return None
+    lead = timedelta(days=days)
+    later = through + lead
+    expiring = [expires_on for expires_on in state.lots if expires_on > later]
+    return min(expiring) - lead if expiring else None
 
 
 def _next_version_switch(program: Program, through: date) -> date | None:
