@@ -123,6 +123,7 @@ BATCH_SCHEMAS: dict[str, pa.Schema] = {
             ("error", pa.string()),
             ("payload", pa.binary()),
             ("failed_at", _TIME),
+            ("receipt_id", pa.string()),  # the refused receipt, for letters without offset
         ]
     ),
     "members": pa.schema(
@@ -165,7 +166,7 @@ _FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "LedgerEntry": ("ledger", tuple(BATCH_SCHEMAS["ledger"].names)),
     "TierChange": ("tier_changes", tuple(BATCH_SCHEMAS["tier_changes"].names)),
     "Notification": ("notifications", tuple(BATCH_SCHEMAS["notifications"].names)),
-    "DeadLetter": ("dead_letters", tuple(BATCH_SCHEMAS["dead_letters"].names)),
+    "DeadLetter": ("dead_letters", tuple(BATCH_SCHEMAS["dead_letters"].names[:-1])),
     "MemberSnapshot": ("members", tuple(BATCH_SCHEMAS["members"].names[:-1])),
 }
 _DEFAULTS: dict[str, Any] = {"counts_toward_qualifying": False, "description": ""}
@@ -262,7 +263,29 @@ def _dead_letter_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
     key = row[3]
     if isinstance(key, bytes | bytearray | memoryview):
         key = bytes(key).decode("utf-8", errors="replace")
-    return (*row[:3], key, *row[4:])
+    offset, error_code, payload = row[2], row[4], row[6]
+    receipt_id = None
+    # Without a position, only the payload says which receipt was refused. A conflicting
+    # duplicate shares its id with the receipt that stands, so it names none.
+    if offset is not None and offset < 0 and error_code != "conflicting_duplicate" and payload:
+        receipt_id = _refused_receipt_id(bytes(payload))
+    return (*row[:3], key, *row[4:], receipt_id)
+
+
+_codec: Any = None
+
+
+def _refused_receipt_id(payload: bytes) -> str | None:
+    global _codec
+    if _codec is None:
+        from schemas.codec import Codec
+
+        _codec = Codec()
+    try:
+        name, record = _codec.decode_record(payload)
+    except Exception:  # an undecodable payload names no receipt
+        return None
+    return str(record["receipt_id"]) if name == "Receipt" else None
 
 
 def rows_to_table(table: str, rows: list[Mapping[str, Any]]) -> pa.Table:

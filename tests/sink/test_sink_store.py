@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -235,3 +236,67 @@ def test_readers_need_an_existing_store(tmp_path: Path) -> None:
 def test_tiers_are_kept_for_the_marts(store: Store) -> None:
     rows = store.connection.execute("SELECT rank, name, threshold FROM program_tiers ORDER BY rank")
     assert rows.fetchall() == [(rank, n, t) for rank, (n, t, _) in enumerate(TIERS)]
+
+
+def _refused_letter(receipt_id: str, offset: int, code: str) -> tuple[str, dict[str, object]]:
+    from sink_records import at, dead_letter
+
+    from agents.rules.events import LineItem, Receipt, ReceiptKind
+    from schemas.codec import Codec
+
+    line = LineItem("sku", "grocery", 1, Decimal("5.00"), Decimal("5.00"))
+    subject = Receipt(
+        receipt_id,
+        "m1",
+        "s1",
+        at("2024-05-01T12:00"),
+        "USD",
+        ReceiptKind.RETURN,
+        (line,),
+        Decimal("5.00"),
+        original_receipt_id="r-unknown",
+    )
+    name, letter = dead_letter(
+        "pos.receipts", -1, offset, "m1", Codec().encode(subject), "2024-05-08T12:00"
+    )
+    letter["error_code"] = code
+    return name, letter
+
+
+def test_a_receipt_refused_without_a_position_is_found_by_its_payload(store: Store) -> None:
+    # The offline replay's dead letters carry offset -1 and the refused receipt as payload.
+    store.append_records(
+        [
+            receipt(
+                "r1",
+                "m1",
+                "2024-05-01T12:00",
+                "5.00",
+                kind="RETURN",
+                original_receipt_id="r-unknown",
+            )
+        ]
+    )
+    store.append_records([_refused_letter("r1", -1, "unmatched_return")])
+    # ... in either order.
+    store.append_records([_refused_letter("r2", -1, "unmatched_return")])
+    store.append_records(
+        [
+            receipt(
+                "r2",
+                "m1",
+                "2024-05-01T12:00",
+                "5.00",
+                kind="RETURN",
+                original_receipt_id="r-unknown",
+            )
+        ]
+    )
+    # A conflicting duplicate shares its id with the receipt that stands: that one stays.
+    store.append_records([receipt("r3", "m1", "2024-05-01T12:00", "5.00")])
+    store.append_records([_refused_letter("r3", -1, "conflicting_duplicate")])
+    refused = store.connection.execute(
+        "SELECT receipt_id FROM receipts WHERE refused ORDER BY receipt_id"
+    ).fetchall()
+    assert refused == [("r1",), ("r2",)]
+    assert store.connection.execute("SELECT receipt_id FROM stg_receipts").fetchall() == [("r3",)]
