@@ -26,8 +26,10 @@ from agents.rules.outputs import (
     Notification,
     TierChange,
 )
+from agents.rules.view import MemberView
 from schemas.codec import Codec
 from schemas.errors import CODES
+from schemas.records import MemberSnapshot
 from sink.consumer import Sink, consumer_lag
 from sink.store import Store, snapshot_path
 
@@ -69,6 +71,25 @@ def _ledger(i: int) -> LedgerEntry:
         receipt_id=f"r{i}",
         description="Member (x1); excluded: gift_card",
     )
+
+
+def _snapshot(member_id: str, status: str, email: str | None) -> MemberSnapshot:
+    view = MemberView(
+        member_id=member_id,
+        status=status,
+        tier="Member",
+        balance=25,
+        qualifying_points=0,
+        next_tier="Silver",
+        points_to_next_tier=10_000,
+        points_at_risk_30d=0,
+        enrolled_at=START,
+        name=None if email is None else "Someone",
+        email=email,
+        phone=None,
+        multiplier=Decimal(1),
+    )
+    return MemberSnapshot(view, START + timedelta(days=4))
 
 
 def _produce(settings: Any, messages: list[tuple[str, str, bytes]]) -> None:
@@ -156,6 +177,9 @@ def test_the_sinks_tables_match_what_was_produced(
             ),
         ),
         ("ledger", "m2", b"\x00not avro at all"),
+        ("members", "m1", codec.encode(_snapshot("m1", "active", "ann@example.org"))),
+        ("members", "m2", codec.encode(_snapshot("m2", "active", "bo@example.org"))),
+        ("members", "m1", codec.encode(_snapshot("m1", "closed", None))),
     ]
     _produce(settings, messages)
 
@@ -187,6 +211,13 @@ def test_the_sinks_tables_match_what_was_produced(
         (settings.topic("ledger"), b"\x00not avro at all")
     ]
     assert bad[0][2] in CODES
+    members = con.execute("SELECT member_id, status, email FROM members ORDER BY member_id")
+    assert members.fetchall() == [("m1", "closed", None), ("m2", "active", "bo@example.org")]
+    erased = con.execute(
+        "SELECT count(*) FROM member_events WHERE email IS NOT NULL OR name IS NOT NULL"
+    ).fetchone()
+    assert erased == (0,), "the closed snapshot erased m1's profile from member_events"
+    assert con.execute("SELECT recipient FROM notifications").fetchall() == [(None,)]
     stored = store.stored_offsets()
     assert sum(stored.values()) == len(messages), "next offsets add up to every message"
     lag = consumer_lag(settings, store)
