@@ -300,3 +300,17 @@ def test_a_receipt_refused_without_a_position_is_found_by_its_payload(store: Sto
     ).fetchall()
     assert refused == [("r1",), ("r2",)]
     assert store.connection.execute("SELECT receipt_id FROM stg_receipts").fetchall() == [("r3",)]
+
+
+def test_compaction_keeps_rows_offsets_keys_and_marts(history_store: Store) -> None:
+    before = history_store.connection.execute("SELECT * FROM kpi_monthly").fetchall()
+    history_store.append_records([member_event("e-x", "B", "2024-03-20T12:00", "anonymized")])
+    history_store.checkpoint()  # an erasure is pending: this compacts the file
+    con = history_store.connection
+    assert con.execute("SELECT value FROM sink_meta WHERE key = 'erasure_pending'").fetchone() == (
+        "false",
+    )
+    assert con.execute("SELECT * FROM kpi_monthly").fetchall() == before
+    assert history_store.stored_offsets() == {("pos.receipts", 0): 10}
+    history_store.append_records([receipt("r1", "A", "2024-01-06T15:00", "999.00")])
+    assert con.execute("SELECT count(*) FROM receipts").fetchone() == (10,), "keys survive"
