@@ -172,7 +172,7 @@ def pipeline_rate(settings: Any, count: int, workdir: Path) -> dict[str, float]:
 
 
 def latency(
-    settings: Any, rate: int, seconds: float, workdir: Path, warmup: float = 3.0
+    settings: Any, members: int, rate: int, seconds: float, workdir: Path, warmup: float = 3.0
 ) -> dict[str, float]:
     """(c) A steady `rate` of receipts; produce time -> ledger entry readable.
 
@@ -183,7 +183,7 @@ def latency(
     from schemas.codec import Codec
     from streams.producer import LoyaltyProducer
 
-    receipts = receipts_for(members=10_000, receipts=int(rate * (seconds + warmup)))
+    receipts = receipts_for(members=members, receipts=int(rate * (seconds + warmup)))
     measured_from = int(rate * warmup)
     codec = Codec()
     sent_at: dict[str, float] = {}
@@ -270,7 +270,11 @@ def main() -> None:
         flush=True,
     )
     steady = latency(
-        settings_for(bootstrap, **overrides), args.latency_rate, args.latency_seconds, workdir
+        settings_for(bootstrap, **overrides),
+        args.members,
+        args.latency_rate,
+        args.latency_seconds,
+        workdir,
     )
     print(
         f"(c) latency at {args.latency_rate}/s: p50 {steady['p50_ms']:.0f} ms, "
