@@ -14,6 +14,7 @@ from enum import Enum
 from hashlib import blake2b
 
 from agents.rules.events import MemberEvent, Receipt
+from agents.rules.memo import derived
 from agents.rules.program import Program
 from agents.rules.state import MemberState, epoch_micros, epoch_seconds
 from agents.rules.window import day_start, first_counted
@@ -99,27 +100,41 @@ def forget_beyond_horizon(state: MemberState, program: Program) -> None:
     through = state.reviewed_through
     if through is None:
         return
-    months = horizon_months(program, through)
     # Cut by the month of the clock, not its day: the result is then the same whenever in the
     # month pruning runs, so ticks delivered live or not offline leave the same state.
-    first = first_counted(through.replace(day=1), months)
-    oldest = first.toordinal()
-    cutoff = epoch_seconds(day_start(first, program.zone))
+    month = through.replace(day=1)
+    months = horizon_months(program, through)
+    first, oldest, cutoff = derived(
+        program, ("horizon_cut", month, months), lambda: _horizon_cut(program, month, months)
+    )
     for receipt_id in [key for key, r in state.receipts.items() if r.occurred_s < cutoff]:
         del state.receipts[receipt_id]
     for event_id in [key for key, seen in state.member_events.items() if seen.day < oldest]:
         del state.member_events[event_id]
     for tier in [name for name, on in state.tier_bonus_on.items() if on < first]:
         del state.tier_bonus_on[tier]
-    for campaign_id in list(state.campaign_bonus):
-        if not _campaign_still_relevant(program, campaign_id, first):
-            del state.campaign_bonus[campaign_id]
+    if state.campaign_bonus:
+        last_days = derived(program, "campaign_last_days", lambda: _campaign_last_days(program))
+        for campaign_id in list(state.campaign_bonus):
+            last_day = last_days.get(campaign_id)
+            # A campaign's total is kept while a receipt inside it could still arrive (or be
+            # returned).
+            if last_day is None or last_day < first:
+                del state.campaign_bonus[campaign_id]
 
 
-def _campaign_still_relevant(program: Program, campaign_id: str, first: date) -> bool:
-    """A campaign's total is kept while a receipt inside it could still arrive (or be returned)."""
-    return any(
-        campaign.id == campaign_id and campaign.ends.date() >= first
-        for version in program.versions
-        for campaign in version.campaigns
-    )
+def _horizon_cut(program: Program, month: date, months: int) -> tuple[date, int, int]:
+    """(first date kept, as an ordinal, its local start in epoch seconds) for a clock month."""
+    first = first_counted(month, months)
+    return first, first.toordinal(), epoch_seconds(day_start(first, program.zone))
+
+
+def _campaign_last_days(program: Program) -> dict[str, date]:
+    """Campaign id -> the date its latest version ends (local), over every program version."""
+    last_days: dict[str, date] = {}
+    for version in program.versions:
+        for campaign in version.campaigns:
+            ends = campaign.ends.date()
+            if campaign.id not in last_days or last_days[campaign.id] < ends:
+                last_days[campaign.id] = ends
+    return last_days
