@@ -163,7 +163,9 @@ class Sink:
 
             # DuckDB releases the GIL while it inserts: that overlaps the next batch's decoding.
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
-        consumer = self._consumer = Consumer(consumer_config(self.settings))
+        # librdkafka's own messages go through logging too (key=value lines, not "%4|...").
+        config = consumer_config(self.settings) | {"logger": logging.getLogger("tierflow.kafka")}
+        consumer = self._consumer = Consumer(config)
         consumer.subscribe(self.topics, on_assign=self._on_assign)
         log.info("event=sink_started topics=%d store=%s", len(self.topics), self.store.path)
         last_message = last_snapshot = self.clock()
