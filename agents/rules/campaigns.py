@@ -11,6 +11,8 @@ from agents.rules.points import floor_points, round_half_up
 from agents.rules.program import Campaign, ProgramVersion
 from agents.rules.state import MemberState
 
+_ZERO = Decimal(0)
+
 
 def campaign_is_on(campaign: Campaign, tier_before: str, local: datetime) -> bool:
     """Targets the tier the member had before the receipt, at the receipt's local time."""
@@ -29,7 +31,9 @@ def line_matches(campaign: Campaign, line: LineItem) -> bool:
 
 
 def matching_amount(campaign: Campaign, eligible_lines: Iterable[LineItem]) -> Decimal:
-    return sum((line.amount for line in eligible_lines if line_matches(campaign, line)), Decimal(0))
+    if not campaign.categories and not campaign.skus:
+        return sum([line.amount for line in eligible_lines], _ZERO)  # every line matches
+    return sum([line.amount for line in eligible_lines if line_matches(campaign, line)], _ZERO)
 
 
 def campaign_bonus(campaign: Campaign, matching: Decimal, points_per_unit: Decimal) -> int:

@@ -18,19 +18,23 @@ from agents.rules.tier_change import upgrade_if_reached
 from agents.rules.tiers import current_tier, rate_label, tier_index
 from agents.rules.window import add_months
 
+_ZERO = Decimal(0)
+
 
 def split_lines(
     lines: tuple[LineItem, ...], excluded_categories: frozenset[str]
 ) -> tuple[tuple[LineItem, ...], tuple[LineItem, ...]]:
     """(eligible lines, excluded lines) by the version's excluded categories."""
-    eligible = tuple(line for line in lines if line.category not in excluded_categories)
-    excluded = tuple(line for line in lines if line.category in excluded_categories)
+    excluded = tuple([line for line in lines if line.category in excluded_categories])
+    if not excluded:
+        return lines, ()  # the usual receipt: one pass, and the lines are already a tuple
+    eligible = tuple([line for line in lines if line.category not in excluded_categories])
     return eligible, excluded
 
 
 def amount_of(lines: tuple[LineItem, ...]) -> Decimal:
     """Sum of line amounts, never below zero (a discount line cannot make a sale cost points)."""
-    return max(Decimal(0), sum((line.amount for line in lines), Decimal(0)))
+    return max(_ZERO, sum([line.amount for line in lines], _ZERO))
 
 
 def excluded_text(excluded: tuple[LineItem, ...]) -> str:
@@ -54,11 +58,13 @@ def earn(
     eligible_lines, excluded = split_lines(receipt.lines, version.excluded_categories)
     eligible = amount_of(eligible_lines)
     base = floor_points(eligible * version.points_per_unit)
-    tier = current_tier(version, state.tier)
+    position = tier_index(version, state.tier) or 0  # a tier the version lacks earns as the first
+    tier = version.tiers[position]
     earned = round_half_up(base * tier.multiplier)
     bonuses = campaign_bonuses(state, version, tier.name, local, eligible_lines)
+    bonus_points = sum([points for _, points in bonuses]) if bonuses else 0
     qualifying = qualifying_for_sale(
-        version.qualifying_basis, base, earned + sum(points for _, points in bonuses), eligible
+        version.qualifying_basis, base, earned + bonus_points, eligible
     )
     booked = book(state, day, qualifying, version.window_months)
     expires_on = add_months(day, version.expiry_months) if version.expiry_months else None
@@ -87,8 +93,8 @@ def earn(
         eligible=eligible,
         earned=earned,
         qualifying=booked,
-        campaign_points=tuple((campaign.id, points) for campaign, points in bonuses),
-        tier_position=tier_index(version, state.tier) or 0,
+        campaign_points=tuple([(campaign.id, points) for campaign, points in bonuses]),
+        tier_position=position,
     )
     upgrade_if_reached(
         state, out, version, day=day, at=receipt.occurred_at, source=receipt.receipt_id
