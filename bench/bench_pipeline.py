@@ -243,6 +243,8 @@ def main() -> None:
     parser.add_argument("--latency-rate", type=int, default=2_000)
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     parser.add_argument("--commit-interval", type=float, default=None)
+    parser.add_argument("--skip-throughput", action="store_true", help="only (c)")
+    parser.add_argument("--skip-latency", action="store_true", help="only (a) and (b)")
     args = parser.parse_args()
 
     bootstrap = os.environ.get("TIERFLOW_BOOTSTRAP_SERVERS")
@@ -256,6 +258,25 @@ def main() -> None:
         overrides["commit_interval"] = args.commit_interval
     workdir = Path(tempfile.mkdtemp(prefix="tierflow-bench-"))
 
+    if not args.skip_throughput:
+        throughput(bootstrap, overrides, args, workdir)
+    if not args.skip_latency:
+        steady = latency(
+            settings_for(bootstrap, **overrides),
+            args.members,
+            args.latency_rate,
+            args.latency_seconds,
+            workdir,
+        )
+        print(
+            f"(c) latency at {args.latency_rate}/s: p50 {steady['p50_ms']:.0f} ms, "
+            f"p99 {steady['p99_ms']:.0f} ms ({steady['measured']}/{steady['receipts']} measured)",
+            flush=True,
+        )
+    print(f"load average during the run: {os.getloadavg()}; worker logs: {workdir}")
+
+
+def throughput(bootstrap: str, overrides: dict[str, Any], args: Any, workdir: Path) -> None:
     settings = settings_for(bootstrap, **overrides)
     receipts = receipts_for(args.members, args.receipts)
     produce_seconds = produce(settings, receipts)
@@ -269,19 +290,6 @@ def main() -> None:
         f"worker CPU {pipeline['cpu_us_per_receipt']:,.0f} us/receipt",
         flush=True,
     )
-    steady = latency(
-        settings_for(bootstrap, **overrides),
-        args.members,
-        args.latency_rate,
-        args.latency_seconds,
-        workdir,
-    )
-    print(
-        f"(c) latency at {args.latency_rate}/s: p50 {steady['p50_ms']:.0f} ms, "
-        f"p99 {steady['p99_ms']:.0f} ms ({steady['measured']}/{steady['receipts']} measured)",
-        flush=True,
-    )
-    print(f"load average during the run: {os.getloadavg()}; worker logs: {workdir}")
 
 
 if __name__ == "__main__":

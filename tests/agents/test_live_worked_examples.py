@@ -165,6 +165,7 @@ def test_worked_examples_stream_to_the_expected_ledger_tier_changes_and_notifica
         sizes = {name: len(expected[name]) for name in OUTPUTS}
         seen = reader.until(lambda got: all(len(got[n]) >= sizes[n] for n in OUTPUTS))
         reader.settle(quiet=2.0)
+        exit_code = worker.stop()  # SIGTERM: a graceful stop
     finally:
         worker.stop()
         reader.close()
@@ -172,6 +173,7 @@ def test_worked_examples_stream_to_the_expected_ledger_tier_changes_and_notifica
     for name in ("ledger", "tier_changes", "notifications"):
         assert sorted(seen[name], key=repr) == sorted(expected[name], key=repr), name
     assert seen["dead_letters"] == []
+    assert exit_code == 0, worker.tail()
 
     crossing = [e for e in by_member(seen["ledger"], "M-CROSS") if e["kind"] == "EARN"]
     assert [(e["points"], e["qualifying_points"]) for e in crossing] == [
