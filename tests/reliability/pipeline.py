@@ -66,8 +66,10 @@ class SinkProcess:
     batch_size: int = 20_000
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    stopped: bool = False  # stopped on purpose: not expected to run until started again
 
     def start(self) -> SinkProcess:
+        self.stopped = False
         env = os.environ | self.settings.as_env()
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -85,6 +87,7 @@ class SinkProcess:
         return self.process is not None and self.process.poll() is None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
+        self.stopped = True
         if self.process is None or self.process.poll() is not None:
             return self.process.returncode if self.process else None
         self.process.send_signal(sig)
@@ -107,13 +110,13 @@ class Pipeline:
     folder: Path
     workers: list[WorkerProcess] = field(default_factory=list)
     sink: SinkProcess | None = None
-    next_port: int = 0
+    retired: list[WorkerProcess] = field(default_factory=list)
 
     @classmethod
     def create(cls, settings: Settings, folder: Path) -> Pipeline:
         folder.mkdir(parents=True, exist_ok=True)
         settings = settings.model_copy(update={"duckdb": folder / "live.duckdb"})
-        return cls(settings, folder, next_port=free_port())
+        return cls(settings, folder)
 
     def start_worker(self, ready_timeout: float = 120.0) -> WorkerProcess:
         number = len(self.workers)
@@ -139,16 +142,24 @@ class Pipeline:
         if self.sink is not None:
             self.sink.stop()
         for worker in self.workers:
-            worker.stop()
+            self.stop_worker(worker)
+
+    def stop_worker(self, worker: WorkerProcess, sig: int = signal.SIGTERM) -> None:
+        """Stop (or kill) one worker on purpose: it is no longer expected to run."""
+        self.retired.append(worker)
+        worker.stop(sig)
 
     def check_children(self) -> None:
+        """Fail at once, with its log, if a child that should run has exited."""
         for worker in self.workers:
-            if worker.process is not None and worker.process.poll() not in (None, -9, 0):
+            if worker in self.retired or worker.process is None:
+                continue
+            if worker.process.poll() is not None:
                 raise ChildExited(f"worker exited ({worker.process.returncode}):\n{worker.tail()}")
-        if self.sink is not None and self.sink.process is not None:
-            code = self.sink.process.poll()
-            if code not in (None, -9, 0):
-                raise ChildExited(f"sink exited ({code}):\n{self.sink.tail()}")
+        sink = self.sink
+        running = sink is not None and sink.process is not None and not sink.stopped
+        if running and sink.process.poll() is not None:  # type: ignore[union-attr]
+            raise ChildExited(f"sink exited ({sink.process.returncode}):\n{sink.tail()}")
 
     def worker_lag(self) -> int | None:
         from streams.app import faust_app_id

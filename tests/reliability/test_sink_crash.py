@@ -58,7 +58,7 @@ def test_a_sink_killed_in_its_batches_stores_every_message_once(
             base = stored(run, total)
             poll(lambda b=base: stored(run, total) > b, 300, "sink progress after restart")
             recoveries.append(time.monotonic() - killed)
-            print(f"sink killed at {at}/{total} messages stored; on again in {recoveries[-1]:.1f} s")
+            print(f"sink killed at {at}/{total} messages stored; back in {recoveries[-1]:.1f} s")
         run.wait_sink_caught_up()
     finally:
         run.stop_all()

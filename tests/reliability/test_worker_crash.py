@@ -53,7 +53,7 @@ def test_a_worker_killed_three_times_leaves_the_offline_ledger(
             poll(lambda m=moment: consumed(run) >= m * total, 300, f"worker at {moment:.0%}")
             at = consumed(run)
             victim = run.running_workers()[0]
-            victim.stop(signal.SIGKILL)
+            run.stop_worker(victim, signal.SIGKILL)
             killed = time.monotonic()
             run.start_worker()
             # Counted from the new worker's readiness: a commit the killed one had in flight
