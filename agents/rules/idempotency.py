@@ -37,9 +37,14 @@ def _digest(text: str) -> bytes:
 
 
 def receipt_fingerprint(receipt: Receipt) -> bytes:
+    # `_money` written out (`!s` of the normalized value) and a list, not a generator, for
+    # the join: this runs for every line of every receipt.
     lines = "\x1e".join(
-        f"{ln.sku}\x1f{ln.category}\x1f{ln.quantity}\x1f{_money(ln.unit_price)}\x1f{_money(ln.amount)}"
-        for ln in receipt.lines
+        [
+            f"{ln.sku}\x1f{ln.category}\x1f{ln.quantity}\x1f"
+            f"{ln.unit_price.normalize()!s}\x1f{ln.amount.normalize()!s}"
+            for ln in receipt.lines
+        ]
     )
     return _digest(
         f"{receipt.receipt_id}\x1f{receipt.member_id}\x1f{receipt.store_id}\x1f"

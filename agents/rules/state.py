@@ -19,6 +19,8 @@ from agents.rules.events import LineItem, Receipt, ReceiptKind
 
 _FORMAT = 2  # first item of the serialized list; bump when the layout changes
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class MemberStatus(StrEnum):
@@ -261,12 +263,12 @@ class MemberState:
 
 
 def epoch_seconds(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(seconds=1)
+    return (moment - _EPOCH) // _SECOND
 
 
 def epoch_micros(moment: datetime) -> int:
     """A moment as whole microseconds since 1970 (exact, unlike a float timestamp)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def _moment(moment: datetime | None) -> int | None:
