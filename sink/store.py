@@ -126,6 +126,7 @@ class Store:
         self.path = Path(path)
         self.timezone = timezone
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._closed = False
         self._con = self._connect()
         self._con.execute("SET TimeZone = 'UTC'")
         self.apply_migrations()
@@ -364,10 +365,15 @@ class Store:
         return target
 
     def close(self) -> None:
+        """Checkpoint (compacting if personal data was erased) and release the file; twice is
+        harmless."""
+        if self._closed:
+            return
         try:
             self.checkpoint()
         finally:
             self._con.close()
+            self._closed = True
 
     def __enter__(self) -> Store:
         return self
