@@ -52,7 +52,9 @@ def sink(
     bootstrap_servers: Annotated[
         str | None, typer.Option(help="Kafka bootstrap servers (TIERFLOW_BOOTSTRAP_SERVERS)")
     ] = None,
-    topic_prefix: Annotated[str | None, typer.Option(help="(TIERFLOW_TOPIC_PREFIX)")] = None,
+    topic_prefix: Annotated[
+        str | None, typer.Option(help="prefix of every topic name (TIERFLOW_TOPIC_PREFIX)")
+    ] = None,
     until_idle: Annotated[
         float | None,
         typer.Option("--until-idle", help="stop after the topics were idle this many seconds"),
