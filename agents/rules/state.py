@@ -7,10 +7,12 @@ compact msgpack, because the worker writes it to a changelog on every change.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from itertools import starmap
 from typing import Any, NamedTuple
 
 import msgpack
@@ -211,11 +213,11 @@ class MemberState:
             _day(self.next_step_on),
             _flat_days(self.qualifying),
             _flat_days(self.lots),
-            [item for key, r in self.receipts.items() for item in (key, _packed_record(r))],
+            _interleaved(self.receipts, map(_packed_record, self.receipts.values())),
             [_receipt(value) for value in self.pending_returns.values()],
             [item for key, seen in self.member_events.items() for item in (key, *seen)],
-            [item for pair in self.campaign_bonus.items() for item in pair],
-            [item for name, on in self.tier_bonus_on.items() for item in (name, on.toordinal())],
+            _interleaved(self.campaign_bonus, self.campaign_bonus.values()),
+            _interleaved(self.tier_bonus_on, map(date.toordinal, self.tier_bonus_on.values())),
         ]
         packed: bytes = msgpack.packb(record, use_bin_type=True)
         return packed
@@ -243,10 +245,9 @@ class MemberState:
             next_step_on=_day_from(record[12]),
             qualifying=_days_from(record[13]),
             lots=_days_from(record[14]),
-            receipts={
-                key: ReceiptRecord(*packed)
-                for key, packed in zip(record[15][::2], record[15][1::2], strict=True)
-            },
+            receipts=dict(
+                zip(record[15][::2], starmap(ReceiptRecord, record[15][1::2]), strict=True)
+            ),
             pending_returns={receipt.receipt_id: receipt for receipt in pending},
             member_events={
                 key: SeenEvent(fingerprint, day)
@@ -255,10 +256,9 @@ class MemberState:
                 )
             },
             campaign_bonus=dict(zip(record[18][::2], record[18][1::2], strict=True)),
-            tier_bonus_on={
-                name: date.fromordinal(on)
-                for name, on in zip(record[19][::2], record[19][1::2], strict=True)
-            },
+            tier_bonus_on=dict(
+                zip(record[19][::2], map(date.fromordinal, record[19][1::2]), strict=True)
+            ),
         )
 
 
@@ -287,12 +287,21 @@ def _day_from(ordinal: int | None) -> date | None:
     return None if ordinal is None else date.fromordinal(ordinal)
 
 
+def _interleaved(keys: Collection[Any], values: Iterable[Any]) -> list[Any]:
+    """[key, value, key, value, ...]: filled by two slice assignments, which run in C, rather
+    than a tuple per pair (to_bytes runs on every change of a member)."""
+    flat: list[Any] = [None] * (2 * len(keys))
+    flat[::2] = keys
+    flat[1::2] = values
+    return flat
+
+
 def _flat_days(by_day: dict[date, int]) -> list[int]:
-    return [item for day, value in by_day.items() for item in (day.toordinal(), value)]
+    return _interleaved(list(map(date.toordinal, by_day)), by_day.values())
 
 
 def _days_from(flat: tuple[int, ...]) -> dict[date, int]:
-    return {date.fromordinal(d): v for d, v in zip(flat[::2], flat[1::2], strict=True)}
+    return dict(zip(map(date.fromordinal, flat[::2]), flat[1::2], strict=True))
 
 
 def _receipt(r: Receipt) -> list[Any]:
