@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sink.batch import BatchBuilder, Source, UnknownRecord
-from sink.decoding import dead_letter_record
+from sink.decoding import dead_letter_record, decode_messages
 from sink.store import Store
 
 log = logging.getLogger("tierflow.sink")
@@ -74,8 +74,8 @@ class _InFlight:
     messages: list[Any]  # kept for the slow path
     handles: list[Any] | None = None  # the decode workers' results
     future: Any = None  # the writer thread's append_batch
-    items: list[_Item] | None = None
     tables: dict[str, Any] | None = None
+    records: int = 0
     done_at: float | None = None
 
 
@@ -228,25 +228,34 @@ class Sink:
             committed = self._finish_pending()
             self._pending = started
             return committed
-        items = [
-            self._decode(m.topic(), m.partition(), m.offset(), m.key(), m.value()) for m in good
-        ]
-        real = [item for item in items if item is not None]
         try:
-            tables = _tables(real)
-        except (UnknownRecord, ValueError, TypeError):
-            tables = None
+            decoded = decode_messages(
+                self.codec,
+                ((m.topic(), m.partition(), m.offset(), m.key(), m.value()) for m in good),
+            )
+        except (ValueError, TypeError, ArithmeticError):  # a value no column can hold
+            decoded = None
         committed = self._finish_pending()
-        if tables is None:  # something here cannot become a row: the slow path sets it aside
-            self._append(real, offsets)
-            self.stats.records += len(real)
+        if decoded is None:  # the slow path finds and sets aside what cannot become a row
+            items = self._items(good)
+            self._append(items, offsets)
+            self.stats.records += len(items)
             self._committed(offsets, self.clock())
             return True
-        job = _InFlight(offsets, good, items=real, tables=tables)
-        job.future = self._writer.submit(self.store.append_batch, tables, offsets)
+        self._count_decoding(decoded)
+        job = _InFlight(offsets, good, tables=decoded.tables, records=decoded.records)
+        job.future = self._writer.submit(self.store.append_batch, decoded.tables, offsets)
         job.future.add_done_callback(lambda _: setattr(job, "done_at", self.clock()))
         self._pending = job
         return committed
+
+    def _items(self, messages: list[Any]) -> list[_Item]:
+        """The messages decoded one by one (the slow path; already counted once)."""
+        decoded = [
+            self._decode(m.topic(), m.partition(), m.offset(), m.key(), m.value(), count=False)
+            for m in messages
+        ]
+        return [item for item in decoded if item is not None]
 
     def _finish_pending(self) -> bool:
         """Wait for the batch in flight and commit it; True if there was one."""
@@ -261,29 +270,22 @@ class Sink:
             for chunk in chunks:
                 self._count_decoding(chunk)
             job.tables = merge(chunks)
-            records = sum(chunk.records for chunk in chunks)
+            job.records = sum(chunk.records for chunk in chunks)
             try:
                 self.store.append_batch(job.tables, job.offsets)
             except Exception as error:
                 stored = self._refused(error)
             job.done_at = self.clock()
         else:
-            records = len(job.items or [])
             try:
                 job.future.result()
             except Exception as error:
                 stored = self._refused(error)
         if stored:
             self.stats.rows += sum(table.num_rows for table in (job.tables or {}).values())
-            self.stats.records += records
+            self.stats.records += job.records
         else:  # the slow path finds and sets aside the record the store refuses
-            items = job.items
-            if items is None:
-                decoded = [
-                    self._decode(m.topic(), m.partition(), m.offset(), m.key(), m.value())
-                    for m in job.messages
-                ]
-                items = [item for item in decoded if item is not None]
+            items = self._items(job.messages)
             self._append(items, job.offsets)
             self.stats.records += len(items)
         self._committed(job.offsets, job.done_at or self.clock())
@@ -317,24 +319,32 @@ class Sink:
         )
 
     def _decode(
-        self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        *,
+        count: bool = True,
     ) -> _Item | None:
         from schemas.errors import CodecError
 
         if value is None:  # a tombstone on the compacted members topic: nothing to store
-            self.stats.tombstones += 1
+            self.stats.tombstones += count
             return None
         try:
             name, record = self.codec.decode_record(value)
         except CodecError as error:
-            self.stats.undecodable += 1
-            log.warning(
-                "event=undecodable topic=%s partition=%d offset=%d code=%s",
-                topic,
-                partition,
-                offset,
-                error.code,
-            )
+            if count:
+                self.stats.undecodable += 1
+                log.warning(
+                    "event=undecodable topic=%s partition=%d offset=%d code=%s",
+                    topic,
+                    partition,
+                    offset,
+                    error.code,
+                )
             return _dead_letter(topic, partition, offset, key, value, error.code, str(error))
         return _Item(name, record, (topic, partition, offset))
 

@@ -8,6 +8,7 @@ chunks, so arrival order survives) and appends the merged tables in order.
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -52,19 +53,24 @@ def _start_worker(schema_registry_url: str | None) -> None:
     _codec = Codec(schema_registry_url=schema_registry_url)
 
 
-def decode_chunk(chunk: Chunk) -> DecodedChunk:
-    """Decode one chunk of messages into batch tables (runs in a worker process)."""
+def decode_messages(
+    codec: Any, messages: Iterable[tuple[str, int, int, bytes | None, bytes | None]]
+) -> DecodedChunk:
+    """Decode (topic, partition, offset, key, value) messages straight into batch tables.
+
+    Undecodable values become dead letters (counted), tombstones are counted and skipped.
+    """
     from schemas.errors import CodecError
 
     builder = BatchBuilder()
     undecodable: list[tuple[str, int, int, str]] = []
     tombstones = 0
-    for topic, partition, offset, key, value in zip(*chunk, strict=True):
+    for topic, partition, offset, key, value in messages:
         if value is None:
             tombstones += 1
             continue
         try:
-            name, record = _codec.decode_record(value)
+            name, record = codec.decode_record(value)
             builder.add(name, record, (topic, partition, offset))
         except CodecError as error:
             undecodable.append((topic, partition, offset, error.code))
@@ -78,6 +84,11 @@ def decode_chunk(chunk: Chunk) -> DecodedChunk:
             )
             builder.add("DeadLetter", letter, (topic, partition, offset))
     return DecodedChunk(builder.tables(), len(builder), undecodable, tombstones)
+
+
+def decode_chunk(chunk: Chunk) -> DecodedChunk:
+    """Decode one chunk of messages into batch tables (runs in a worker process)."""
+    return decode_messages(_codec, zip(*chunk, strict=True))
 
 
 def merge(chunks: list[DecodedChunk]) -> dict[str, pa.Table]:
