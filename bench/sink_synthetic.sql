@@ -105,5 +105,5 @@ FROM range(30000) AS t(i);
 INSERT INTO dead_letters
 SELECT
     md5('dl' || i), 'pos.receipts', (i * 97 % 8)::INTEGER, i * 97 // 8, 'm1', 'invalid_receipt',
-    'total', NULL, TIMESTAMPTZ '2024-06-01 12:00:00+00', DATE '2024-06-01'
+    'total', NULL, TIMESTAMPTZ '2024-06-01 12:00:00+00', DATE '2024-06-01', NULL
 FROM range(1000) AS t(i);
