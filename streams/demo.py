@@ -208,7 +208,8 @@ class Demo:
             malformed_share=options.malformed_share,
         )
         params = replace(params, start=first_day(params, program.zone))
-        producer = LoyaltyProducer(self.settings)
+        # librdkafka's own warnings (a coordinator still loading, say) are noise here.
+        producer = LoyaltyProducer(self.settings, config={"log_level": 3})
         sent = 0
         progress = Progress(
             "[bold]{task.description}",
