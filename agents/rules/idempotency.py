@@ -88,6 +88,9 @@ MIN_HORIZON_MONTHS = 12  # a short window must not make a late POS upload unread
 
 def horizon_months(program: Program, day: date) -> int:
     """How long receipts and member events are remembered: the window, and at least a year."""
+    versions = program.versions
+    if len(versions) == 1:
+        return max(versions[0].window_months, MIN_HORIZON_MONTHS)  # no midnight to build
     window = program.version_at(datetime.combine(day, datetime.min.time())).window_months
     return max(window, MIN_HORIZON_MONTHS)
 

@@ -156,6 +156,8 @@ def _take_back_campaign_bonuses(
 
 def match_pending_returns(state: MemberState, out: Outputs, sale_id: str, program: Program) -> None:
     """A sale arrived: the returns that waited for it are applied, in their event-time order."""
+    if not state.pending_returns:
+        return  # the usual sale: nothing to sort
     waiting = sorted(
         (r for r in state.pending_returns.values() if r.original_receipt_id == sale_id),
         key=lambda r: (r.occurred_at, r.receipt_id),

@@ -24,6 +24,8 @@ from agents.rules.window import ONE_DAY, add_months, day_start, review_date_of
 
 def version_on(program: Program, day: date) -> ProgramVersion:
     """The version a review of `day` uses: the one in force at the local midnight."""
+    if len(program.versions) == 1:
+        return program.versions[0]  # the usual program: no midnight to build
     return program.version_at(datetime.combine(day, time(0)))
 
 
