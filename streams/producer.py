@@ -38,7 +38,8 @@ MAX_ERRORS_KEPT = 10
 
 
 class ProduceError(Exception):
-    """Messages that did not reach the broker; `code`: `delivery_failed` or `flush_timeout`."""
+    """Messages that did not reach the broker; `code`: `delivery_failed`, `flush_timeout` or
+    `authentication_failed` (the broker refused the SASL credentials)."""
 
     def __init__(self, code: str, message: str, errors: list[str] | None = None) -> None:
         super().__init__(f"{code}: {message}")
@@ -81,9 +82,11 @@ class LoyaltyProducer:
         self.sent: Counter[str] = Counter()
         self.failed: Counter[str] = Counter()
         self.errors: list[str] = []
+        self.refused: str | None = None  # the broker's authentication error, if any
         self._unpolled = 0
         full_config = settings.kafka_client_config() | PRODUCER_CONFIG | (config or {})
         full_config["on_delivery"] = self._on_delivery
+        full_config["error_cb"] = self._on_client_error
         self._producer = Producer(full_config)
 
     def topic(self, name: str) -> str:
@@ -133,13 +136,31 @@ class LoyaltyProducer:
         if len(self.errors) < MAX_ERRORS_KEPT:
             self.errors.append(f"{topic}: {error}")
 
+    def _on_client_error(self, error: Any) -> None:
+        from confluent_kafka import KafkaError
+
+        # librdkafka retries a refused login forever; wrong credentials never heal, so say so.
+        if error.code() in (KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED):
+            self.refused = self.refused or error.str()
+
     def pending(self) -> int:
         """Messages handed to the producer and not yet acknowledged or failed."""
         return len(self._producer)
 
     def flush(self, timeout: float = 60.0) -> DeliveryReport:
         """Wait for every message; raise `ProduceError` if any was not delivered."""
-        remaining = self._producer.flush(timeout)
+        deadline = time.monotonic() + timeout
+        remaining = self._producer.flush(min(timeout, 0.5))
+        while remaining and self.refused is None and time.monotonic() < deadline:
+            remaining = self._producer.flush(min(0.5, max(deadline - time.monotonic(), 0)))
+        if remaining and self.refused is not None:
+            raise ProduceError(
+                "authentication_failed",
+                f"the broker refused the credentials: {self.refused}; check "
+                "TIERFLOW_SECURITY_PROTOCOL, TIERFLOW_SASL_MECHANISM, TIERFLOW_SASL_USERNAME "
+                "and TIERFLOW_SASL_PASSWORD",
+                list(self.errors),
+            )
         if remaining:
             raise ProduceError(
                 "flush_timeout",
