@@ -31,6 +31,12 @@ SINK_TOPICS = (
 GROUP_ID = "tierflow-sink"
 
 
+class SinkRefused(Exception):
+    """The broker refused the sink's credentials (`code`: `authentication_failed`)."""
+
+    code = "authentication_failed"
+
+
 @dataclass
 class SinkStats:
     """What one run of the sink did (for logs, tests and the benchmark)."""
@@ -128,6 +134,7 @@ class Sink:
         self.topics = [settings.topic(name) for name in SINK_TOPICS]
         self.decode_workers = decode_workers
         self._stopping = False
+        self.refused: str | None = None  # the broker's authentication error, if any
         self._assigned_at: float | None = None
         self._pool: Any = None
         self._writer: Any = None
@@ -164,7 +171,10 @@ class Sink:
             # DuckDB releases the GIL while it inserts: that overlaps the next batch's decoding.
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="duckdb-writer")
         # librdkafka's own messages go through logging too (key=value lines, not "%4|...").
-        config = consumer_config(self.settings) | {"logger": logging.getLogger("tierflow.kafka")}
+        config = consumer_config(self.settings) | {
+            "logger": logging.getLogger("tierflow.kafka"),
+            "error_cb": self._on_client_error,
+        }
         consumer = self._consumer = Consumer(config)
         consumer.subscribe(self.topics, on_assign=self._on_assign)
         log.info("event=sink_started topics=%d store=%s", len(self.topics), self.store.path)
@@ -200,7 +210,21 @@ class Sink:
             if dirty and self.snapshot_every:
                 self.store.publish_snapshot()
             log.info("event=sink_stopped %s", self.stats.line())
+        if self.refused is not None:
+            raise SinkRefused(
+                f"the broker refused the credentials: {self.refused}; check "
+                "TIERFLOW_SECURITY_PROTOCOL, TIERFLOW_SASL_MECHANISM, TIERFLOW_SASL_USERNAME "
+                "and TIERFLOW_SASL_PASSWORD"
+            )
         return self.stats
+
+    def _on_client_error(self, error: Any) -> None:
+        from confluent_kafka import KafkaError
+
+        # librdkafka retries a refused login forever; wrong credentials never heal: stop.
+        if error.code() in (KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED):
+            self.refused = self.refused or error.str()
+            self._stopping = True
 
     def _idle_for(self, now: float, last_message: float) -> float:
         """Seconds without a message since the partitions were assigned (0 before that)."""

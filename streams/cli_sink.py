@@ -70,7 +70,7 @@ def sink(
     ] = 0,
 ) -> None:
     """Consume every tierflow topic into DuckDB (rows and offsets in one transaction)."""
-    from sink.consumer import Sink
+    from sink.consumer import Sink, SinkRefused
     from sink.store import Store, StoreError
     from streams.program import ProgramError, load_program
 
@@ -105,6 +105,8 @@ def sink(
     signal.signal(signal.SIGINT, runner.stop)
     try:
         stats = runner.run()
+    except SinkRefused as error:
+        raise _fail(error.code, str(error)) from None
     finally:
         store.close()
     typer.echo(f"sink stopped: {stats.line()}")
