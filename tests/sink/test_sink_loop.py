@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sink_records import ledger, receipt
+from sink_records import ledger, receipt, snapshot
 
 from sink.consumer import Sink, _Item
 from sink.store import Store
@@ -57,4 +57,22 @@ def test_undecodable_bytes_are_kept_as_a_dead_letter(tmp_path: Path) -> None:
     assert sink.stats.undecodable == 1
     assert sink._decode("t.loyalty.members", 0, 1, b"m9", None) is None, "tombstone skipped"
     assert sink.stats.tombstones == 1
+    store.close()
+
+
+def test_chunks_decoded_apart_keep_the_last_snapshot_last(tmp_path: Path) -> None:
+    from sink.batch import BatchBuilder
+    from sink.decoding import DecodedChunk, merge
+
+    def chunk(*balances: int) -> DecodedChunk:
+        builder = BatchBuilder()
+        for balance in balances:
+            builder.add(*snapshot("m1", "2024-01-01T12:00", balance=balance))
+        return DecodedChunk(builder.tables(), len(builder), [], 0)
+
+    tables = merge([chunk(1, 2), chunk(3)])
+    assert tables["members"]["batch_seq"].to_pylist() == [0, 1, 2]
+    store = Store(tmp_path / "s.duckdb", "UTC")
+    store.append_batch(tables)
+    assert store.connection.execute("SELECT balance FROM members").fetchone() == (3,)
     store.close()
