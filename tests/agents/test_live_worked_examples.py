@@ -148,7 +148,7 @@ def test_worked_examples_stream_to_the_expected_ledger_tier_changes_and_notifica
 
     settings = tierflow_settings(program=PROGRAM)
     worker = WorkerProcess(settings, 16181, tmp_path / "data", tmp_path / "worker.log").start()
-    reader = TopicReader(settings, OUTPUTS)
+    reader = TopicReader(settings, (*OUTPUTS, "members"))
     try:
         worker.wait_ready()
         events, receipts = worked_examples()
@@ -198,3 +198,10 @@ def test_worked_examples_stream_to_the_expected_ledger_tier_changes_and_notifica
 
     taken_back = [e for e in by_member(seen["ledger"], "M-RETURN") if e["kind"] == "RETURN"]
     assert [e["points"] for e in taken_back] == [-2_250]
+
+    # The compacted members topic: the last snapshot of each member is its standing now.
+    last = {snapshot["member_id"]: snapshot for snapshot in seen["members"]}
+    assert sorted(last) == ["M-CROSS", "M-REDEEM", "M-RETURN"]
+    cross = last["M-CROSS"]
+    assert (cross["tier"], cross["qualifying_points"], cross["next_tier"]) == ("Gold", 25_100, None)
+    assert cross["balance"] == 24_000 + 1_200 + 300 + 200
