@@ -126,6 +126,31 @@ def declare_member_table(app: faust.App, settings: Settings) -> Any:
     )
 
 
+def read_committed_inputs() -> None:
+    """Make Faust's worker consumer read `read_committed` under at-least-once too.
+
+    Faust picks `read_committed` only under exactly-once
+    (`AIOKafkaConsumerThread._create_worker_consumer`); a POS or CRM system that writes
+    receipts in Kafka transactions would otherwise have aborted receipts credited. The
+    worker consumer is built before it starts, and aiokafka reads the level at `start()`,
+    so setting it on the new consumer is enough. Our changelog is never transactional, so
+    table recovery (which waits for the high-water mark) is unaffected.
+    """
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    original = AIOKafkaConsumerThread._create_worker_consumer
+    if getattr(original, "tierflow_read_committed", False):
+        return
+
+    def create_worker_consumer(self: Any, transport: Any) -> Any:
+        consumer = original(self, transport)
+        consumer._isolation_level = "read_committed"
+        return consumer
+
+    create_worker_consumer.tierflow_read_committed = True  # type: ignore[attr-defined]
+    AIOKafkaConsumerThread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings) -> faust.App:
     """The Faust app with its topics, the member table and the agents registered."""
     from agents.api import register_member_api
@@ -137,6 +162,7 @@ def create_app(settings: Settings) -> faust.App:
         # The RocksDB store finds a key's partition from Faust's "current event", which a
         # batch written after `take_events` does not have (docs/streaming.md).
         raise ValueError(f"TIERFLOW_STORE={settings.store!r} is not supported yet; use memory://")
+    read_committed_inputs()
     program = load_program(settings.program)
     worker_datadir(settings).mkdir(parents=True, exist_ok=True)
     app = faust.App(faust_app_id(settings), **app_settings(settings))
