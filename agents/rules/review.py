@@ -45,8 +45,9 @@ def next_review_date(state: MemberState, program: Program) -> date | None:
         if roll is not None:
             due.append(roll)
         if state.lots:
-            due.append(min(state.lots))
-            reminder = _next_reminder_date(state, version, through)
+            soonest = min(state.lots)
+            due.append(soonest)
+            reminder = _next_reminder_date(state, version, through, soonest)
             if reminder is not None:
                 due.append(reminder)
         tier_due = _tier_review_due(state, version, through)
@@ -74,12 +75,15 @@ def _tier_review_due(state: MemberState, version: ProgramVersion, through: date)
     return due
 
 
-def _next_reminder_date(state: MemberState, version: ProgramVersion, through: date) -> date | None:
+def _next_reminder_date(
+    state: MemberState, version: ProgramVersion, through: date, soonest: date
+) -> date | None:
     """The next review after `through` that sends a `points_expiring` reminder (active members,
-    reminders configured).
+    reminders configured); `soonest` is the earliest lot's expiry.
 
     A lot's reminder falls `days` before its expiry; "reminder after `through`" is compared as
-    "expiry after `through` + `days`", so the lots are scanned without date arithmetic each.
+    "expiry after `through` + `days`", so the lots are scanned without date arithmetic each,
+    and not at all when even the soonest lot's reminder is still ahead (the usual case).
     """
     days = version.templates.expiry_reminder_days
     if version.templates.points_expiring is None or not days:
@@ -88,6 +92,8 @@ def _next_reminder_date(state: MemberState, version: ProgramVersion, through: da
         return None
     lead = timedelta(days=days)
     later = through + lead
+    if soonest > later:
+        return soonest - lead
     expiring = [expires_on for expires_on in state.lots if expires_on > later]
     return min(expiring) - lead if expiring else None
 
