@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 
-from agents.rules import apply
+from agents.rules import Campaign, apply
 
-from .builders import Run, adjusted, program, redeemed, sale
+from .builders import Run, adjusted, program, redeemed, sale, version
 
 
 def test_duplicate_receipt_emits_nothing_the_second_time() -> None:
@@ -77,3 +78,36 @@ def test_receipts_are_remembered_for_the_window_then_older_ones_are_refused() ->
     out = run(sale("r1", "10.00", "2025-01-05T12:00"))
     assert [r.error_code for r in out.rejections] == ["stale_event"]
     assert not out.ledger
+
+
+def _wine_in(starts: datetime, ends: datetime) -> Campaign:
+    return Campaign(
+        id="c-wine", name="Double wine", starts=starts, ends=ends, bonus_multiplier=Decimal(1)
+    )
+
+
+def test_campaign_total_is_kept_while_a_receipt_inside_the_campaign_could_still_arrive() -> None:
+    march = _wine_in(datetime(2025, 3, 1), datetime(2025, 4, 1))
+    run = Run(program(campaigns=(march,)))
+    run(sale("r1", "10.00", "2025-03-05T12:00"))
+    assert run.member.campaign_bonus == {"c-wine": 10}
+    # March 2026: the 12-month horizon starts 2025-03-02, before the campaign's end.
+    run(sale("r2", "1.00", "2026-03-15T12:00"))
+    assert run.member.campaign_bonus == {"c-wine": 10}
+    # May 2026: the horizon starts 2025-05-02, after the campaign ended; its total goes.
+    run(sale("r3", "1.00", "2026-05-10T12:00"))
+    assert run.member.campaign_bonus == {}
+
+
+def test_campaign_total_is_kept_while_any_version_still_runs_the_campaign() -> None:
+    first = version(campaigns=(_wine_in(datetime(2025, 3, 1), datetime(2025, 4, 1)),))
+    extended = version(
+        effective_from=datetime(2025, 6, 1),
+        campaigns=(_wine_in(datetime(2025, 3, 1), datetime(2025, 12, 1)),),
+    )
+    run = Run(program(first, extended))
+    run(sale("r1", "10.00", "2025-03-05T12:00"))
+    run(sale("r2", "1.00", "2026-05-10T12:00"))
+    assert run.member.campaign_bonus == {"c-wine": 10}
+    run(sale("r3", "1.00", "2027-01-10T12:00"))
+    assert run.member.campaign_bonus == {}
