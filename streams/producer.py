@@ -154,6 +154,9 @@ class LoyaltyProducer:
         while remaining and self.refused is None and time.monotonic() < deadline:
             remaining = self._producer.flush(min(0.5, max(deadline - time.monotonic(), 0)))
         if remaining and self.refused is not None:
+            # Nothing queued can go out now; purged, they no longer pin this producer alive.
+            self._producer.purge()
+            self._producer.flush(0)
             raise ProduceError(
                 "authentication_failed",
                 f"the broker refused the credentials: {self.refused}; check "
