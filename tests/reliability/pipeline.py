@@ -119,6 +119,12 @@ class Pipeline:
         return cls(settings, folder)
 
     def start_worker(self, ready_timeout: float = 120.0) -> WorkerProcess:
+        """A new worker (own web port and data folder), once its member API answers."""
+        worker = self.start_worker_process()
+        worker.wait_ready(timeout=ready_timeout)
+        return worker
+
+    def start_worker_process(self) -> WorkerProcess:
         number = len(self.workers)
         worker = WorkerProcess(
             self.settings,
@@ -127,7 +133,6 @@ class Pipeline:
             self.folder / f"worker{number}.log",
         ).start()
         self.workers.append(worker)
-        worker.wait_ready(timeout=ready_timeout)
         return worker
 
     def running_workers(self) -> list[WorkerProcess]:
