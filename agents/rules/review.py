@@ -38,7 +38,8 @@ def next_review_date(state: MemberState, program: Program) -> date | None:
     through = state.reviewed_through
     if through is None or not state.is_member:
         return None
-    due: list[date] = [unmatched_on(r, program) for r in state.pending_returns.values()]
+    pending = state.pending_returns
+    due: list[date] = [unmatched_on(r, program) for r in pending.values()] if pending else []
     if state.status is not MemberStatus.CLOSED:
         version = version_on(program, through)
         roll = next_roll_off(state, version.window_months)
