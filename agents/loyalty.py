@@ -12,8 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka.partitioner import murmur2
-
+from agents.alignment import EventTimeAligner, Lag
 from agents.checkpoint import Checkpoint
 from agents.member_batch import (
     MEMBER_EVENTS,
@@ -23,6 +22,7 @@ from agents.member_batch import (
     InputMessage,
     MemberBatch,
     OutgoingMessage,
+    partition_of,
 )
 from agents.member_record import MemberRecord, next_review_of
 from agents.review_index import ReviewIndex
@@ -32,11 +32,6 @@ from streams.settings import Settings
 log = logging.getLogger("tierflow.agents.loyalty")
 
 STATS_EVERY = 10.0  # seconds between throughput log lines
-
-
-def partition_of(member_id: bytes, partitions: int) -> int:
-    """The partition Kafka's default (murmur2) partitioner gives a key."""
-    return (murmur2(member_id) & 0x7FFFFFFF) % partitions
 
 
 @dataclass(slots=True)
@@ -83,6 +78,29 @@ class MemberBook:
             self._last_log, self._last_inputs = now, self.inputs
 
 
+def input_lag(app: Any) -> Lag:
+    """How far the broker is ahead of the last record delivered, from the consumer's
+    high-water marks (None until the consumer has fetched the partition)."""
+    from faust.types import TP
+
+    def lag(topic: str, partition: int, offset: int) -> int | None:
+        tp = TP(topic, partition)
+        try:
+            highwater = app.consumer.highwater(tp)
+        except Exception:  # no consumer yet, or the partition is not assigned here
+            return None
+        if highwater is None:
+            return None
+        if offset < 0:
+            # Nothing delivered since the assignment: reading starts at the committed offset
+            # (Faust's own record of it), or at the start of a partition never committed.
+            committed = app.consumer._committed_offset.get(tp)
+            return int(highwater) - (committed or 0)
+        return int(highwater) - (offset + 1)
+
+    return lag
+
+
 def register_member_agent(
     app: Any, settings: Settings, program: Program, topics: Any, table: Any
 ) -> MemberBook:
@@ -96,8 +114,12 @@ def register_member_agent(
         settings.topic("member_events"): MEMBER_EVENTS,
         settings.topic("review_ticks"): REVIEW_TICKS,
     }
-    checkpoint = Checkpoint(app, table, topic_names)
+    checkpoint = Checkpoint(app, table, topic_names, settings.partitions)
     snapshots = member_snapshots(codec, program, topic_names)
+    aligner = EventTimeAligner(
+        topics=tuple(settings.topic(name) for name in (RECEIPTS, MEMBER_EVENTS, REVIEW_TICKS)),
+        lag=input_lag(app),
+    )
 
     def load(member_id: str) -> MemberRecord | None:
         raw = table.get(member_id.encode())
@@ -123,14 +145,25 @@ def register_member_agent(
     @app.on_partitions_revoked.connect
     def forget_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
         book.index.forget({tp.partition for tp in revoked})
+        aligner.forget({tp.partition for tp in revoked})
 
     @app.on_partitions_assigned.connect
     def forget_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
         book.index.forget({tp.partition for tp in assigned})
+        aligner.forget({tp.partition for tp in assigned})
 
     @app.agent(topics.inputs, name="tierflow.members")
     async def members(stream: Any) -> None:
-        async for events in stream.take_events(settings.batch_size, settings.batch_within):
+        # Events are acknowledged only once applied and committed: the aligner may hold
+        # some back across batches (agents/alignment.py), and those must not be committed.
+        async for taken in stream.noack_take(settings.batch_size, settings.batch_within):
+            for event in taken:
+                message = event.message
+                stamp = int((message.timestamp or 0) * 1000)
+                aligner.add(message.topic, message.partition, message.offset, stamp, event)
+            events = aligner.release()
+            if not events:
+                continue
             messages = [
                 InputMessage(
                     kind=kind_of_topic[event.message.topic],
@@ -146,11 +179,15 @@ def register_member_agent(
                 if not book.index.is_built(partition):
                     build_index(partition)
             started = time.perf_counter()
-            batch = MemberBatch(program, codec, book.index, load, topic_names).apply_all(messages)
+            batch = MemberBatch(
+                program, codec, book.index, load, topic_names, settings.partitions
+            ).apply_all(messages)
             if snapshots is not None:
                 batch.outgoing.extend(snapshots(batch))
             applied = time.perf_counter()
             await checkpoint.commit(batch)
+            for event in events:
+                await stream.ack(event)
             book.apply_seconds += applied - started
             book.commit_seconds += time.perf_counter() - applied
             book.count(len(messages), batch)
@@ -168,7 +205,7 @@ def member_snapshots(codec: Any, program: Program, topic_names: dict[str, str]) 
 
     def snapshots(batch: BatchResult) -> list[OutgoingMessage]:
         messages = []
-        for member_id, (_partition, record) in batch.records.items():
+        for member_id, (partition, record) in batch.records.items():
             changed_at = batch.changed_at.get(member_id)
             # A first event refused (unknown member, auto-enroll off) leaves no member.
             if record.state is None or not record.state.is_member or changed_at is None:
@@ -176,7 +213,7 @@ def member_snapshots(codec: Any, program: Program, topic_names: dict[str, str]) 
             as_of = program.local(changed_at).date()
             view = member_view(record.state, program, as_of)
             value = codec.encode(MemberSnapshot(view, changed_at))
-            messages.append(OutgoingMessage("members", member_id.encode(), value))
+            messages.append(OutgoingMessage("members", member_id.encode(), value, partition))
         return messages
 
     return snapshots

@@ -85,6 +85,9 @@ def app_settings(settings: Settings) -> dict[str, Any]:
         "producer_acks": -1,
         "autodiscover": False,
         "topic_allow_declare": True,
+        # The event-time aligner holds records back unacknowledged (agents/alignment.py);
+        # a rebalance must not wait for them: the next owner reads them again.
+        "stream_wait_empty": False,
     }
 
 

@@ -1,0 +1,139 @@
+"""Event-time alignment of the co-partitioned input topics, before the rules see them.
+
+Receipts, member events and review ticks of one member arrive on three topics. A consumer
+fetches each topic partition on its own, so a small topic (member events) can run far ahead
+of a large one (receipts): a year of redemptions would be applied before the receipts that
+earned the points. Like Kafka Streams (`max.task.idle.ms`), the aligner releases, per
+partition number, only the records whose record timestamp is at or below the lowest of the
+latest timestamps seen on each input topic; a topic partition that is caught up (its last
+record delivered is the last one the broker has, give or take transaction markers once it
+has been silent for `idle_seconds`; or, while the consumer cannot say, silent that long)
+holds nothing back. Released records come out in
+timestamp order (topic order and offset break ties), so the worker applies a member's
+receipts and events in the order they were published, as the offline replay does with its
+file. Records held back are not acknowledged, so a crash re-delivers them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class _Held:
+    timestamp: int  # record timestamp, ms
+    rank: int  # the topic's position in the aligner's topic list (ties)
+    offset: int
+    item: Any
+
+
+def _order(record: _Held) -> tuple[int, int, int]:
+    return (record.timestamp, record.rank, record.offset)
+
+
+@dataclass(slots=True)
+class _TopicPartition:
+    latest: int = -1  # highest record timestamp seen, ms
+    offset: int = -1  # last offset seen
+    seen_at: float | None = None  # when a record last arrived (monotonic seconds)
+
+
+# (topic, partition, last offset delivered) -> how many offsets the broker has beyond it
+# (0: caught up), or None while the consumer cannot say.
+Lag = Callable[[str, int, int], int | None]
+# Offsets a caught-up partition may still show: the commit markers of a producer's
+# transactions take offsets but deliver no record.
+MARKER_SLACK = 2
+
+
+@dataclass(slots=True)
+class EventTimeAligner:
+    """Holds back records that are ahead of another input topic of the same partition."""
+
+    topics: Sequence[str]
+    lag: Lag | None = None
+    idle_seconds: float = 0.5
+    max_held: int = 200_000  # past this, the oldest records go out regardless (logged)
+    clock: Callable[[], float] = time.monotonic
+    _held: dict[int, list[_Held]] = field(default_factory=dict)
+    _inputs: dict[tuple[str, int], _TopicPartition] = field(default_factory=dict)
+    _started: dict[int, float] = field(default_factory=dict)
+    forced: int = 0  # records released by the max_held cap, not by the watermark
+
+    def add(self, topic: str, partition: int, offset: int, timestamp: int, item: Any) -> None:
+        rank = self.topics.index(topic)
+        now = self.clock()
+        self._started.setdefault(partition, now)
+        self._held.setdefault(partition, []).append(_Held(timestamp, rank, offset, item))
+        state = self._inputs.setdefault((topic, partition), _TopicPartition())
+        state.latest = max(state.latest, timestamp)
+        state.offset = max(state.offset, offset)
+        state.seen_at = now
+
+    def held(self) -> int:
+        return sum(len(records) for records in self._held.values())
+
+    def watermark(self, partition: int, now: float) -> float:
+        """The timestamp up to which every input topic of `partition` has been seen."""
+        lowest = float("inf")
+        for topic in self.topics:
+            holds = self._holds_back(topic, partition, now)
+            if holds is not None:
+                lowest = min(lowest, holds)
+        return lowest
+
+    def _holds_back(self, topic: str, partition: int, now: float) -> int | None:
+        """The timestamp this input topic holds the others to, or None: it is caught up."""
+        state = self._inputs.get((topic, partition))
+        behind = self.lag(topic, partition, state.offset if state else -1) if self.lag else None
+        if behind is not None and behind <= 0:
+            return None
+        if state is None or state.seen_at is None:
+            silent = now - self._started.get(partition, now) >= self.idle_seconds
+        else:
+            silent = now - state.seen_at >= self.idle_seconds
+        if silent and (behind is None or behind <= MARKER_SLACK):
+            return None
+        return state.latest if state else -1
+
+    def release(self) -> list[Any]:
+        """The records every input topic has caught up with, in timestamp order."""
+        now = self.clock()
+        released: list[_Held] = []
+        for partition, records in self._held.items():
+            limit = self.watermark(partition, now)
+            released.extend(r for r in records if r.timestamp <= limit)
+            self._held[partition] = [r for r in records if r.timestamp > limit]
+        released.extend(self._over_cap())
+        released.sort(key=_order)
+        return [r.item for r in released]
+
+    def _over_cap(self) -> list[_Held]:
+        """The oldest held records beyond `max_held`: memory is bounded, order may suffer."""
+        excess = self.held() - self.max_held
+        if excess <= 0:
+            return []
+        everything = sorted(
+            ((r, partition) for partition, records in self._held.items() for r in records),
+            key=lambda pair: _order(pair[0]),
+        )
+        forced = everything[:excess]
+        gone = {id(r) for r, _ in forced}
+        for partition in {partition for _, partition in forced}:
+            self._held[partition] = [r for r in self._held[partition] if id(r) not in gone]
+        self.forced += len(forced)
+        return [r for r, _ in forced]
+
+    def forget(self, partitions: set[int]) -> list[Any]:
+        """Drop what is held for revoked partitions (their records were never acknowledged,
+        so the next owner re-reads them); returns the dropped items."""
+        dropped: list[Any] = []
+        for partition in partitions:
+            dropped.extend(r.item for r in self._held.pop(partition, []))
+            self._started.pop(partition, None)
+            for key in [k for k in self._inputs if k[1] == partition]:
+                del self._inputs[key]
+        return dropped

@@ -1,0 +1,123 @@
+"""The event-time aligner: a small input topic never runs ahead of a large one."""
+
+from __future__ import annotations
+
+from agents.alignment import EventTimeAligner
+
+TOPICS = ("receipts", "member-events", "ticks")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _aligner(caught_up: dict[tuple[str, int], int] | None = None) -> EventTimeAligner:
+    """`caught_up` maps (topic, partition) to the broker's end offset (absent: an empty
+    partition); None: the consumer knows no end offsets yet."""
+
+    def lag(topic: str, partition: int, offset: int) -> int | None:
+        if caught_up is None:
+            return None
+        return caught_up.get((topic, partition), 0) - (offset + 1)
+
+    return EventTimeAligner(TOPICS, lag=lag, idle_seconds=0.5, clock=Clock())
+
+
+def test_member_events_wait_for_the_receipts_published_before_them() -> None:
+    # The whole year of member events arrived in one fetch; receipts are still behind.
+    aligner = _aligner({("receipts", 0): 100, ("member-events", 0): 2, ("ticks", 0): 0})
+    aligner.add("member-events", 0, 0, 1_000, "redeem@1000")
+    aligner.add("member-events", 0, 1, 5_000, "block@5000")
+    aligner.add("receipts", 0, 0, 500, "sale@500")
+    aligner.add("receipts", 0, 1, 2_000, "sale@2000")
+    assert aligner.release() == ["sale@500", "redeem@1000", "sale@2000"]
+    assert aligner.held() == 1
+    aligner.add("receipts", 0, 99, 6_000, "sale@6000")  # the last receipt the broker has
+    assert aligner.release() == ["block@5000", "sale@6000"]
+    assert aligner.held() == 0
+
+
+def test_receipts_wait_for_member_events_published_before_them() -> None:
+    aligner = _aligner({("receipts", 0): 2, ("member-events", 0): 10, ("ticks", 0): 0})
+    aligner.add("receipts", 0, 0, 100, "sale@100")
+    aligner.add("receipts", 0, 1, 300, "sale@300")
+    aligner.add("member-events", 0, 0, 50, "enrolled@50")
+    # Member events published after 50 may still come: the sales wait for them.
+    assert aligner.release() == ["enrolled@50"]
+    aligner.add("member-events", 0, 9, 200, "blocked@200")  # the last one the broker has
+    assert aligner.release() == ["sale@100", "blocked@200", "sale@300"]
+
+
+def test_partitions_are_aligned_independently() -> None:
+    aligner = _aligner({("receipts", 0): 5, ("receipts", 1): 1, ("member-events", 0): 1})
+    aligner.add("member-events", 0, 0, 900, "p0-event@900")
+    aligner.add("receipts", 0, 0, 100, "p0-sale@100")
+    aligner.add("receipts", 1, 0, 950, "p1-sale@950")
+    assert aligner.release() == ["p0-sale@100", "p1-sale@950"]
+    assert aligner.held() == 1
+
+
+def test_a_silent_input_counts_as_caught_up_after_the_idle_time_when_the_broker_cannot_say() -> (
+    None
+):
+    aligner = _aligner()  # no end offsets known
+    clock = aligner.clock
+    assert isinstance(clock, Clock)
+    aligner.add("member-events", 0, 0, 1_000, "redeem@1000")
+    assert aligner.release() == []  # receipts may be on their way
+    clock.now = 0.6
+    assert aligner.release() == ["redeem@1000"]
+
+
+def test_equal_timestamps_keep_topic_order_then_offsets() -> None:
+    aligner = _aligner({("receipts", 0): 2, ("member-events", 0): 1, ("ticks", 0): 0})
+    aligner.add("member-events", 0, 0, 7, "event@7")
+    aligner.add("receipts", 0, 1, 7, "sale-b@7")
+    aligner.add("receipts", 0, 0, 7, "sale-a@7")
+    assert aligner.release() == ["sale-a@7", "sale-b@7", "event@7"]
+
+
+def test_the_cap_releases_the_oldest_records_and_counts_them() -> None:
+    aligner = _aligner({("receipts", 0): 100, ("member-events", 0): 10})
+    aligner.max_held = 2
+    aligner.add("receipts", 0, 0, 10, "sale@10")
+    for offset, stamp in enumerate((20, 30, 40, 50)):
+        aligner.add("member-events", 0, offset, stamp, f"event@{stamp}")
+    assert aligner.release() == ["sale@10", "event@20", "event@30"]
+    assert aligner.forced == 2
+    assert aligner.held() == 2
+
+
+def test_revoked_partitions_drop_what_they_held() -> None:
+    aligner = _aligner({("receipts", 3): 10, ("member-events", 3): 1})
+    aligner.add("member-events", 3, 0, 99, "event@99")
+    aligner.add("receipts", 3, 0, 1, "sale@1")
+    assert aligner.release() == ["sale@1"]
+    assert aligner.forget({3}) == ["event@99"]
+    assert aligner.held() == 0
+
+
+def test_a_backlog_holds_back_even_when_its_partition_is_slow_to_deliver() -> None:
+    aligner = _aligner({("receipts", 0): 1_000, ("member-events", 0): 1})
+    clock = aligner.clock
+    assert isinstance(clock, Clock)
+    aligner.add("member-events", 0, 0, 5_000, "redeem@5000")
+    aligner.add("receipts", 0, 0, 100, "sale@100")
+    clock.now = 10.0  # receipts silent for long, but 999 more are on the broker
+    assert aligner.release() == ["sale@100"]
+    assert aligner.held() == 1
+
+
+def test_transaction_markers_do_not_hold_back_a_silent_partition() -> None:
+    aligner = _aligner({("receipts", 0): 2, ("member-events", 0): 1})  # offset 1: a marker
+    clock = aligner.clock
+    assert isinstance(clock, Clock)
+    aligner.add("receipts", 0, 0, 100, "sale@100")
+    aligner.add("member-events", 0, 0, 5_000, "redeem@5000")
+    assert aligner.release() == ["sale@100"]
+    clock.now = 1.0
+    assert aligner.release() == ["redeem@5000"]
