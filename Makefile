@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KAFKA_STAMP := .tierflow/kafka/.fetched
 
-.PHONY: demo test lint format venv kafka-jars bench clean
+.PHONY: demo test lint format venv kafka-jars chromium bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -38,7 +38,11 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint $(KAFKA_STAMP)
+# The report test renders the HTML report in headless Chromium (Debian's package).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+test: lint $(KAFKA_STAMP) chromium
 	$(BIN)/pytest
 
 demo: $(KAFKA_STAMP)

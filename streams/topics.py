@@ -66,8 +66,10 @@ def create_topics(settings: Settings, names: Iterable[str] = TOPIC_NAMES) -> lis
     if missing:
         # replication_factor -1: the cluster's default.replication.factor (1 on the embedded
         # broker, the operator's choice on a real cluster).
-        config = {"retention.ms": str(settings.retention_ms)}
-        new = [NewTopic(name, settings.partitions, -1, config=config) for name in missing]
+        new = [
+            NewTopic(name, settings.partitions, -1, config=topic_config(settings, name))
+            for name in missing
+        ]
         futures = admin.create_topics(new, request_timeout=ADMIN_TIMEOUT_S)
         for name, future in futures.items():
             try:
@@ -82,6 +84,15 @@ def create_topics(settings: Settings, names: Iterable[str] = TOPIC_NAMES) -> lis
     counts = _wait_for_leaders(admin, wanted)
     _check_partitions(counts, settings.partitions)
     return [Topic(name, counts[name], name in created) for name in wanted]
+
+
+def topic_config(settings: Settings, topic: str) -> dict[str, str]:
+    """A new topic's configuration: history kept per settings.retention_ms, except the
+    member snapshots, which are compacted (the last snapshot per member is the truth)."""
+    config = {"retention.ms": str(settings.retention_ms)}
+    if topic == settings.topic("members"):
+        config["cleanup.policy"] = "compact"
+    return config
 
 
 def _partition_counts(admin: Any, names: list[str]) -> dict[str, int]:

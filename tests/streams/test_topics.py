@@ -15,15 +15,15 @@ from streams.settings import TOPIC_NAMES, Settings
 from streams.topics import TopicError, create_topics
 
 
-def _describe(settings: Settings, topic: str) -> tuple[int, str]:
-    """(partition count, retention.ms) of a topic as the broker reports them."""
+def _describe(settings: Settings, topic: str, key: str = "retention.ms") -> tuple[int, str]:
+    """(partition count, a config value) of a topic as the broker reports them."""
     from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
     admin = AdminClient(settings.kafka_client_config())
     partitions = len(admin.list_topics(topic, timeout=30).topics[topic].partitions)
     resource = ConfigResource(ResourceType.TOPIC, topic)
     configs = admin.describe_configs([resource])[resource].result(timeout=30)
-    return partitions, configs["retention.ms"].value
+    return partitions, configs[key].value
 
 
 @pytest.mark.integration
@@ -33,6 +33,8 @@ def test_every_contract_topic_gets_the_configured_partitions_and_retention(
     settings = tierflow_settings(partitions=8)
     for name in TOPIC_NAMES:
         assert _describe(settings, settings.topic(name)) == (8, "-1")
+        policy = "compact" if name == "members" else "delete"
+        assert _describe(settings, settings.topic(name), "cleanup.policy") == (8, policy)
 
 
 @pytest.mark.integration
