@@ -60,6 +60,22 @@ def _worker_core(events: list[Receipt | MemberEvent], program: Program) -> float
     return time.process_time() - start
 
 
+def _state_codec(states: list[MemberState], rounds: int) -> tuple[float, float]:
+    """CPU seconds per state for `to_bytes` and for `from_bytes`, best of the rounds."""
+    blobs = [state.to_bytes() for state in states]
+    encode = decode = float("inf")
+    for _ in range(rounds):
+        start = time.process_time()
+        for state in states:
+            state.to_bytes()
+        encode = min(encode, time.process_time() - start)
+        start = time.process_time()
+        for blob in blobs:
+            MemberState.from_bytes(blob)
+        decode = min(decode, time.process_time() - start)
+    return encode / len(states), decode / len(states)
+
+
 def _replay(events: list[Receipt | MemberEvent], program: Program) -> tuple[float, Replay]:
     replay = Replay(program)
     start = time.process_time()
@@ -97,6 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     replay.review_through((replay.last_local_date or date(2025, 12, 31)) + timedelta(days=1))
     review = time.process_time() - start
 
+    to_bytes, from_bytes = _state_codec(list(replay.states.values()), rounds)
     sizes = sorted(len(state.to_bytes()) for state in replay.states.values())
     n = len(events)
     print(f"baseline loop      {n / baseline:>14,.0f} events/s (dict traffic only)")
@@ -115,6 +132,10 @@ def main(argv: list[str] | None = None) -> None:
         f"state bytes/member mean {statistics.fmean(sizes):,.0f}, "
         f"p50 {sizes[len(sizes) // 2]:,}, p99 {sizes[int(len(sizes) * 0.99)]:,}, "
         f"max {sizes[-1]:,}"
+    )
+    print(
+        f"state codec        to_bytes {to_bytes * 1e6:.1f} us, from_bytes {from_bytes * 1e6:.1f} us"
+        " per member (final states)"
     )
     outputs = replay.outputs
     print(
