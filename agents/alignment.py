@@ -16,6 +16,8 @@ file. Records held back are not acknowledged, so a crash re-delivers them.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +34,14 @@ class _Held:
 
 def _order(record: _Held) -> tuple[int, int, int]:
     return (record.timestamp, record.rank, record.offset)
+
+
+def _queues(records: list[_Held]) -> list[list[_Held]]:
+    """A partition's held records split per input topic, each in offset order."""
+    by_topic: dict[int, list[_Held]] = {}
+    for record in sorted(records, key=lambda r: (r.rank, r.offset)):
+        by_topic.setdefault(record.rank, []).append(record)
+    return list(by_topic.values())
 
 
 @dataclass(slots=True)
@@ -100,27 +110,46 @@ class EventTimeAligner:
         return state.latest if state else -1
 
     def release(self) -> list[Any]:
-        """The records every input topic has caught up with, in timestamp order."""
+        """The records every input topic has caught up with, in timestamp order.
+
+        Each topic partition's records come out in offset order, whatever their timestamps:
+        a member record's applied offsets (agents/member_record.py) skip any input at or
+        below the last one applied, so releasing a later offset before an earlier one of
+        the same topic partition would drop the earlier one. Hence each input releases a
+        prefix of its queue and the queues are merged by their heads' timestamps.
+        """
         now = self.clock()
-        released: list[_Held] = []
+        ready: list[list[_Held]] = []
         for partition, records in self._held.items():
             limit = self.watermark(partition, now)
-            released.extend(r for r in records if r.timestamp <= limit)
-            self._held[partition] = [r for r in records if r.timestamp > limit]
+            kept: list[_Held] = []
+            for queue in _queues(records):
+                cut = 0
+                while cut < len(queue) and queue[cut].timestamp <= limit:
+                    cut += 1
+                ready.append(queue[:cut])
+                kept.extend(queue[cut:])
+            self._held[partition] = kept
+        released = list(heapq.merge(*ready, key=_order))
         released.extend(self._over_cap())
-        released.sort(key=_order)
         return [r.item for r in released]
 
     def _over_cap(self) -> list[_Held]:
-        """The oldest held records beyond `max_held`: memory is bounded, order may suffer."""
+        """The oldest held records beyond `max_held`: memory is bounded, order may suffer
+        across topics, never within a topic partition (each gives up a prefix)."""
         excess = self.held() - self.max_held
         if excess <= 0:
             return []
-        everything = sorted(
-            ((r, partition) for partition, records in self._held.items() for r in records),
+        queues = [
+            (partition, queue)
+            for partition, records in self._held.items()
+            for queue in _queues(records)
+        ]
+        merged = heapq.merge(
+            *([(r, partition) for r in queue] for partition, queue in queues),
             key=lambda pair: _order(pair[0]),
         )
-        forced = everything[:excess]
+        forced = list(itertools.islice(merged, excess))
         gone = {id(r) for r, _ in forced}
         for partition in {partition for _, partition in forced}:
             self._held[partition] = [r for r in self._held[partition] if id(r) not in gone]

@@ -10,9 +10,7 @@ import asyncio
 from collections import defaultdict
 from typing import Any
 
-from aiokafka.partitioner import murmur2
-
-from agents.member_batch import BatchResult, OutgoingMessage
+from agents.member_batch import BatchResult, OutgoingMessage, partition_of
 
 
 class Checkpoint:
@@ -38,7 +36,8 @@ class Checkpoint:
     No step loses an output or applies an input twice to a member's state.
     """
 
-    def __init__(self, app: Any, table: Any, topic_names: dict[str, str]) -> None:
+    def __init__(self, app: Any, table: Any, topic_names: dict[str, str], partitions: int) -> None:
+        self.partitions = partitions  # of the inputs, the table and co-partitioned outputs
         self.app = app
         self.table = table
         self.topic_names = topic_names
@@ -62,10 +61,10 @@ class Checkpoint:
         producer = self.app.producer._ensure_producer()
         changelog = self.table.changelog_topic.get_topic_name()
         by_partition: dict[int, list[tuple[bytes, bytes]]] = defaultdict(list)
-        for member_id, (_partition, record) in result.records.items():
+        for member_id, (partition, record) in result.records.items():
             key, value = member_id.encode(), record.to_bytes()
             self.table.data[key] = value
-            by_partition[await self._partition(producer, changelog, key)].append((key, value))
+            by_partition[partition].append((key, value))  # inputs and table: co-partitioned
         for partition, rows in by_partition.items():
             batch = producer.create_batch()
             for key, value in rows:
@@ -86,9 +85,10 @@ class Checkpoint:
         by_partition: dict[tuple[str, int], list[OutgoingMessage]] = defaultdict(list)
         for message in outgoing:
             topic = self.topic_names[message.topic]
-            by_partition[(topic, await self._partition(producer, topic, message.key))].append(
-                message
-            )
+            partition = message.partition
+            if partition is None or await self._count(producer, topic) != self.partitions:
+                partition = await self._partition(producer, topic, message.key)
+            by_partition[(topic, partition)].append(message)
         pending = []
         for (topic, partition), messages in by_partition.items():
             batch = producer.create_batch()
@@ -101,11 +101,15 @@ class Checkpoint:
         if pending:
             await asyncio.gather(*pending)
 
-    async def _partition(self, producer: Any, topic: str, key: bytes | None) -> int:
+    async def _count(self, producer: Any, topic: str) -> int:
         count = self._partitions.get(topic)
         if count is None:
             count = self._partitions[topic] = len(await producer.partitions_for(topic))
-        return (murmur2(key) & 0x7FFFFFFF) % count if key is not None else 0
+        return count
+
+    async def _partition(self, producer: Any, topic: str, key: bytes | None) -> int:
+        """The default partitioner's choice (murmur2 of the key); keyless messages go to 0."""
+        return partition_of(key, await self._count(producer, topic)) if key is not None else 0
 
     async def _send_in_transactions(self, outgoing: list[OutgoingMessage]) -> None:
         """Steps 1-2 under `TIERFLOW_EXACTLY_ONCE`: each send joins Faust's transaction."""

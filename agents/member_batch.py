@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from typing import Any
 
+from aiokafka.partitioner import murmur2
+
 from agents.member_record import MemberRecord
 from agents.review_index import ReviewIndex
 from agents.rules import apply, next_review_date
@@ -22,6 +24,11 @@ from schemas.errors import CodecError
 from schemas.records import DeadLetter
 
 RECEIPTS, MEMBER_EVENTS, REVIEW_TICKS = "receipts", "member_events", "review_ticks"
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default (murmur2) partitioner gives a key."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +46,7 @@ class OutgoingMessage:
     topic: str  # contract name: "ledger", "tier_changes", ...
     key: bytes | None
     value: bytes
+    partition: int | None = None  # the member's partition, for topics co-partitioned with it
 
 
 @dataclass(slots=True)
@@ -71,7 +79,9 @@ class MemberBatch:
         index: ReviewIndex,
         load: Callable[[str], MemberRecord | None],
         topic_names: dict[str, str],
+        partitions: int,
     ) -> None:
+        self.partitions = partitions
         self.program = program
         self.codec = codec
         self.index = index
@@ -108,11 +118,21 @@ class MemberBatch:
         else:
             event = self.codec.decode_member_event(message.value)
         key = message.key.decode("utf-8", "replace") if message.key is not None else None
-        if key != event.member_id:
+        if key != event.member_id or message.key is None:
             raise Refused(
                 "key_mismatch",
                 f"message key {key!r} is not the member id {event.member_id!r}; "
                 "produce with key = member_id so the member's inputs share a partition",
+            )
+        expected = partition_of(message.key, self.partitions)
+        if message.partition != expected:
+            # The member's state lives on the murmur2 partition of its id; an input on
+            # another partition may be owned by another worker than that state.
+            raise Refused(
+                "wrong_partition",
+                f"member {event.member_id!r} arrived on partition {message.partition}, "
+                f"its partition is {expected}; produce with the murmur2 partitioner "
+                "(confluent-kafka: partitioner=murmur2_random)",
             )
         self._apply_to_member(message, event.member_id, event)
 
@@ -161,15 +181,19 @@ class MemberBatch:
         member_id: str,
         outputs: Outputs,
     ) -> None:
-        key = member_id.encode()
+        key, partition = member_id.encode(), message.partition
         encode = self.codec.encode
         out = self.result.outgoing
-        out.extend(OutgoingMessage("ledger", key, encode(entry)) for entry in outputs.ledger)
         out.extend(
-            OutgoingMessage("tier_changes", key, encode(change)) for change in outputs.tier_changes
+            OutgoingMessage("ledger", key, encode(entry), partition) for entry in outputs.ledger
         )
         out.extend(
-            OutgoingMessage("notifications", key, encode(note)) for note in outputs.notifications
+            OutgoingMessage("tier_changes", key, encode(change), partition)
+            for change in outputs.tier_changes
+        )
+        out.extend(
+            OutgoingMessage("notifications", key, encode(note), partition)
+            for note in outputs.notifications
         )
         for rejection in outputs.rejections:
             self._rejected(message, event, rejection)

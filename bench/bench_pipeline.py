@@ -110,6 +110,14 @@ def baseline_read_rate(settings: Any, count: int) -> float:
     return seen / elapsed if elapsed else 0.0
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class Worker:
     def __init__(self, settings: Any, web_port: int, workdir: Path) -> None:
         sys.path.insert(0, str(REPO / "tests" / "agents"))
@@ -151,7 +159,7 @@ def pipeline_rate(settings: Any, count: int, workdir: Path) -> dict[str, float]:
     """
     import psutil
 
-    with Worker(settings, 16290, workdir) as worker:
+    with Worker(settings, free_port(), workdir) as worker:
         proc = psutil.Process(worker.process.pid)
         cpu0 = proc.cpu_times()
         started = time.perf_counter()
@@ -188,7 +196,7 @@ def latency(
     codec = Codec()
     sent_at: dict[str, float] = {}
     arrived: list[float] = []
-    with Worker(settings, 16291, workdir):
+    with Worker(settings, free_port(), workdir):
         reader = Consumer(
             settings.kafka_client_config()
             | {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +22,13 @@ from typing import Any
 from streams.settings import Settings
 
 TIERFLOW = Path(sys.executable).with_name("tierflow")
+
+
+def free_port() -> int:
+    """A free TCP port for a worker's web server (tests may run side by side)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_worker import TopicReader, WorkerProcess, wait_consumed
+from live_worker import TopicReader, WorkerProcess, free_port, wait_consumed
 from test_live_mixed_stream import PROGRAM, by_id, offline_outputs, simulated
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -30,7 +30,7 @@ def test_a_killed_worker_restarts_without_losing_or_changing_ledger_entries(
     # A long commit interval leaves many applied-but-uncommitted inputs at the kill.
     settings = tierflow_settings(program=PROGRAM, commit_interval=5.0, batch_size=200)
     log = tmp_path / "worker.log"
-    first = WorkerProcess(settings, 16186, tmp_path / "one", log).start()
+    first = WorkerProcess(settings, free_port(), tmp_path / "one", log).start()
     reader = TopicReader(settings, ("ledger", "tier_changes"))
     expected = offline_outputs([*events, *receipts], reader.codec)
     try:
@@ -47,7 +47,7 @@ def test_a_killed_worker_restarts_without_losing_or_changing_ledger_entries(
         first.stop(signal.SIGKILL)
         killed_at = len(reader.records["ledger"])
 
-        second = WorkerProcess(settings, 16187, tmp_path / "two", log).start()
+        second = WorkerProcess(settings, free_port(), tmp_path / "two", log).start()
         try:
             second.wait_ready(timeout=120)
             reader.until(

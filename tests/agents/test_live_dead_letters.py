@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_worker import TopicReader, WorkerProcess
+from live_worker import TopicReader, WorkerProcess, free_port
 from test_live_worked_examples import PROGRAM, enrolled, sale
 
 pytestmark = pytest.mark.integration
@@ -20,7 +20,9 @@ def test_bad_messages_land_in_dead_letters_and_the_partition_goes_on(
     from streams.producer import LoyaltyProducer
 
     settings = tierflow_settings(program=PROGRAM)
-    worker = WorkerProcess(settings, 16182, tmp_path / "data", tmp_path / "worker.log").start()
+    worker = WorkerProcess(
+        settings, free_port(), tmp_path / "data", tmp_path / "worker.log"
+    ).start()
     reader = TopicReader(settings, ("ledger", "dead_letters"))
     try:
         worker.wait_ready()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_worker import TopicReader, WorkerProcess
+from live_worker import TopicReader, WorkerProcess, free_port
 from test_live_worked_examples import PROGRAM, enrolled, sale
 
 pytestmark = pytest.mark.integration
@@ -38,8 +38,8 @@ def test_member_lookup_answers_from_either_of_two_workers(
     from streams.producer import LoyaltyProducer
 
     settings = tierflow_settings(program=PROGRAM)
-    first = WorkerProcess(settings, 16183, tmp_path / "one", tmp_path / "one.log").start()
-    second = WorkerProcess(settings, 16184, tmp_path / "two", tmp_path / "two.log")
+    first = WorkerProcess(settings, free_port(), tmp_path / "one", tmp_path / "one.log").start()
+    second = WorkerProcess(settings, free_port(), tmp_path / "two", tmp_path / "two.log")
     reader = TopicReader(settings, ("ledger",))
     try:
         first.wait_ready()

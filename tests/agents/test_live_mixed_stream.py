@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_worker import TopicReader, WorkerProcess, wait_consumed
+from live_worker import TopicReader, WorkerProcess, free_port, wait_consumed
 
 from agents.rules import apply
 from agents.rules.events import MemberEvent, Receipt
@@ -66,7 +66,9 @@ def test_a_streamed_mixed_stream_gives_the_offline_ledger(
 
     events, receipts = simulated(members=500, receipts=20_000)
     settings = tierflow_settings(program=PROGRAM)
-    worker = WorkerProcess(settings, 16185, tmp_path / "data", tmp_path / "worker.log").start()
+    worker = WorkerProcess(
+        settings, free_port(), tmp_path / "data", tmp_path / "worker.log"
+    ).start()
     reader = TopicReader(settings, ("ledger", "tier_changes"))
     expected = offline_outputs([*events, *receipts], reader.codec)
     try:

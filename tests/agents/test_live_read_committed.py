@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_worker import TopicReader, WorkerProcess
+from live_worker import TopicReader, WorkerProcess, free_port
 from test_live_worked_examples import PROGRAM, sale
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,9 @@ def test_a_receipt_of_an_aborted_transaction_earns_nothing(
     from schemas.codec import Codec
 
     settings = tierflow_settings(program=PROGRAM)
-    worker = WorkerProcess(settings, 16189, tmp_path / "data", tmp_path / "worker.log").start()
+    worker = WorkerProcess(
+        settings, free_port(), tmp_path / "data", tmp_path / "worker.log"
+    ).start()
     reader = TopicReader(settings, ("ledger",))
     codec = Codec()
     topic = settings.topic("receipts")

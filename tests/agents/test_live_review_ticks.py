@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_worker import TIERFLOW, TopicReader, WorkerProcess, settings_env, wait_consumed
+from live_worker import TIERFLOW, TopicReader, WorkerProcess, free_port, settings_env, wait_consumed
 from test_live_worked_examples import PROGRAM, enrolled, qualifying_adjustment
 
 from streams.program import load_program
@@ -38,7 +38,7 @@ def test_a_review_tick_downgrades_due_members_once_and_the_timer_ticks_today(
     settings = tierflow_settings(program=PROGRAM, review_interval=1.0)
     worker = WorkerProcess(
         settings,
-        16188,
+        free_port(),
         tmp_path / "data",
         tmp_path / "worker.log",
         extra_env={"TIERFLOW_REVIEW_TIMER": "true"},

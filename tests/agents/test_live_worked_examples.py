@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_worker import TopicReader, WorkerProcess, wait_consumed
+from live_worker import TopicReader, WorkerProcess, free_port, wait_consumed
 
 from agents.rules import apply
 from agents.rules.events import (
@@ -147,7 +147,9 @@ def test_worked_examples_stream_to_the_expected_ledger_tier_changes_and_notifica
     from streams.producer import LoyaltyProducer
 
     settings = tierflow_settings(program=PROGRAM)
-    worker = WorkerProcess(settings, 16181, tmp_path / "data", tmp_path / "worker.log").start()
+    worker = WorkerProcess(
+        settings, free_port(), tmp_path / "data", tmp_path / "worker.log"
+    ).start()
     reader = TopicReader(settings, (*OUTPUTS, "members"))
     try:
         worker.wait_ready()

@@ -15,6 +15,7 @@ from agents.member_batch import (
     REVIEW_TICKS,
     InputMessage,
     MemberBatch,
+    partition_of,
 )
 from agents.member_record import MemberRecord, next_review_of
 from agents.review_index import ReviewIndex
@@ -40,8 +41,8 @@ class Table:
         raw = self.rows.get(member_id)
         return MemberRecord.from_bytes(raw) if raw is not None else None
 
-    def run(self, index: ReviewIndex, messages: list[InputMessage]) -> Any:
-        batch = MemberBatch(load_program(PROGRAM), CODEC, index, self.load, TOPICS)
+    def run(self, index: ReviewIndex, messages: list[InputMessage], partitions: int = 1) -> Any:
+        batch = MemberBatch(load_program(PROGRAM), CODEC, index, self.load, TOPICS, partitions)
         result = batch.apply_all(messages)
         for member_id, (_partition, record) in result.records.items():
             self.rows[member_id] = record.to_bytes()
@@ -79,6 +80,16 @@ def test_refused_inputs_become_dead_letters_and_the_batch_goes_on() -> None:
     assert codes(result) == ["bad_framing", "wrong_currency", "key_mismatch", "empty_payload"]
     ledger = [CODEC.decode_record(m.value)[1] for m in result.outgoing if m.topic == "ledger"]
     assert [(e["receipt_id"], e["points"]) for e in ledger] == [("R1", 10)]
+
+
+def test_an_input_on_another_partition_than_its_members_is_refused() -> None:
+    receipt = sale("M1", "R1", 3, 15, "10.00")
+    right = partition_of(b"M1", 8)
+    wrong = InputMessage(
+        RECEIPTS, TOPICS["receipts"], (right + 1) % 8, 0, b"M1", CODEC.encode(receipt)
+    )
+    result = Table().run(ReviewIndex(), [wrong], partitions=8)
+    assert codes(result) == ["wrong_partition"] and result.applied == 0
 
 
 def test_a_redelivered_input_is_skipped_and_emits_nothing() -> None:
