@@ -25,7 +25,7 @@ class Checkpoint:
     3. Write each touched member's record to the member table, once per batch: the local
        store at once, the changelog record queued in the producer (not awaited). The record
        carries the input offsets it has applied.
-    4. Return. The agent's `take_events` then acks the batch's input events, and Faust's next
+    4. Return. The agent then acks the batch's input events, and Faust's next
        offset commit (every `commit_interval` seconds) first flushes the producer, so the
        changelog writes of step 3 are durable before the input offsets are committed.
 

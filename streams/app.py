@@ -116,7 +116,7 @@ def declare_topics(app: faust.App, settings: Settings) -> LiveTopics:
 def declare_member_table(app: faust.App, settings: Settings) -> Any:
     """member_id (UTF-8 bytes) -> member record (agents.member_record), co-partitioned.
 
-    `use_partitioner=True` lets the agent write keys after a `take_events` batch (no
+    `use_partitioner=True` lets the agent write keys after a `noack_take` batch (no
     "current event"); the producer's murmur2 puts each key on the partition of its inputs.
     """
     return app.Table(
@@ -163,7 +163,7 @@ def create_app(settings: Settings) -> faust.App:
 
     if not settings.store.startswith("memory://"):
         # The RocksDB store finds a key's partition from Faust's "current event", which a
-        # batch written after `take_events` does not have (docs/streaming.md).
+        # batch written after `noack_take` does not have (docs/streaming.md).
         raise ValueError(f"TIERFLOW_STORE={settings.store!r} is not supported yet; use memory://")
     read_committed_inputs()
     program = load_program(settings.program)
