@@ -60,16 +60,28 @@ def member_document(member_id: str, view: Any, include_personal: bool) -> dict[s
 
 
 def register_member_api(app: Any, program: Program, table: Any) -> None:
+    from faust.exceptions import SameNode
+    from faust.web.exceptions import ServiceUnavailable
+
     from agents.rules import member_view
 
     @app.page("/members/{member_id}")
-    @app.table_route(table=table, match_info="member_id")
-    async def member_lookup(web: Any, request: Any, member_id: str) -> Any:
+    async def member_lookup(view: Any, request: Any, member_id: str) -> Any:
+        # What `app.table_route` does, plus a clean 503 while no owner is known: before the
+        # first assignment the producer has no metadata for the changelog topic yet.
+        try:
+            return await app.router.route_req(table.name, member_id, view.web, request)
+        except SameNode:
+            pass
+        except (ServiceUnavailable, KeyError, TypeError):
+            return view.json({"error": "not_ready", "member_id": member_id}, status=503)
         raw = table.get(member_id.encode())
         record = MemberRecord.from_bytes(raw) if raw is not None else None
-        if record is None or record.state is None:
-            return web.json({"error": "unknown_member", "member_id": member_id}, status=404)
+        if record is None or record.state is None or not record.state.is_member:
+            return view.json({"error": "unknown_member", "member_id": member_id}, status=404)
         include_personal = request.query.get("include_personal", "").lower() == "true"
         today = datetime.now(program.zone).date()
-        view = member_view(record.state, program, today)
-        return web.json(member_document(member_id, view, include_personal))
+        body = member_document(
+            member_id, member_view(record.state, program, today), include_personal
+        )
+        return view.json(body)
