@@ -151,17 +151,22 @@ def committed_total(settings: Any, topic_name: str) -> int:
     return total
 
 
-def pipeline_rate(settings: Any, count: int, workdir: Path) -> dict[str, float]:
-    """(b) Receipts already in the topic; a fresh worker; until all offsets are committed.
+def pipeline_rate(settings: Any, count: int, workdir: Path, workers: int = 1) -> dict[str, float]:
+    """(b) Receipts already in the topic; fresh workers; until all offsets are committed.
 
     Offsets commit only after the batch's outputs were acknowledged and its table writes
     flushed (agents/checkpoint.py), so a committed receipt's ledger entries are readable.
     """
+    import contextlib
+
     import psutil
 
-    with Worker(settings, free_port(), workdir) as worker:
-        proc = psutil.Process(worker.process.pid)
-        cpu0 = proc.cpu_times()
+    with contextlib.ExitStack() as stack:
+        processes = [
+            stack.enter_context(Worker(settings, free_port(), workdir)) for _ in range(workers)
+        ]
+        procs = [psutil.Process(p.process.pid) for p in processes]
+        cpu0 = [proc.cpu_times() for proc in procs]
         started = time.perf_counter()
         deadline = time.monotonic() + 900
         done = 0
@@ -169,8 +174,8 @@ def pipeline_rate(settings: Any, count: int, workdir: Path) -> dict[str, float]:
             time.sleep(0.5)
             done = committed_total(settings, "receipts")
         elapsed = time.perf_counter() - started
-        cpu1 = proc.cpu_times()
-    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+        cpu1 = [proc.cpu_times() for proc in procs]
+    cpu = sum((b.user - a.user) + (b.system - a.system) for a, b in zip(cpu0, cpu1, strict=True))
     return {
         "receipts": done,
         "seconds": elapsed,
@@ -253,6 +258,7 @@ def main() -> None:
     parser.add_argument("--commit-interval", type=float, default=None)
     parser.add_argument("--skip-throughput", action="store_true", help="only (c)")
     parser.add_argument("--skip-latency", action="store_true", help="only (a) and (b)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes in (b)")
     args = parser.parse_args()
 
     bootstrap = os.environ.get("TIERFLOW_BOOTSTRAP_SERVERS")
@@ -291,9 +297,10 @@ def throughput(bootstrap: str, overrides: dict[str, Any], args: Any, workdir: Pa
     print(f"produced {len(receipts)} receipts in {produce_seconds:.1f}s", flush=True)
     baseline = baseline_read_rate(settings, len(receipts))
     print(f"(a) baseline confluent-kafka read: {baseline:,.0f} receipts/s", flush=True)
-    pipeline = pipeline_rate(settings, len(receipts), workdir)
+    pipeline = pipeline_rate(settings, len(receipts), workdir, args.workers)
     print(
-        f"(b) pipeline: {pipeline['receipts']:,.0f} receipts in {pipeline['seconds']:.1f}s = "
+        f"(b) pipeline, {args.workers} worker(s): {pipeline['receipts']:,.0f} receipts in "
+        f"{pipeline['seconds']:.1f}s = "
         f"{pipeline['rate']:,.0f} receipts/s; ratio (b)/(a) = {pipeline['rate'] / baseline:.3f}; "
         f"worker CPU {pipeline['cpu_us_per_receipt']:,.0f} us/receipt",
         flush=True,
