@@ -11,6 +11,8 @@ sales, redemptions beyond the balance and ticks in any order all occur.
 from __future__ import annotations
 
 import contextlib
+import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
@@ -36,8 +38,10 @@ from streams.program import load_program
 pytestmark = [pytest.mark.reliability]
 
 # ~45 s in all on the 2-core VM; the figures are in docs/reliability.md.
+EXAMPLES_PER_DECODER_TEST = 6_000
+RULES_EXAMPLES = 3_000
 FUZZ = settings(
-    max_examples=4_000,
+    max_examples=EXAMPLES_PER_DECODER_TEST,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,
@@ -75,6 +79,23 @@ def valid_messages() -> list[bytes]:
 
 
 VALID = valid_messages()
+EXAMPLES = {"decoder": 4 * EXAMPLES_PER_DECODER_TEST, "rules": RULES_EXAMPLES}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fuzzing_figures() -> Iterator[None]:
+    """How long the module fuzzed and how many examples it tried, for docs/reliability.md."""
+    from pipeline import record
+
+    began = time.monotonic()
+    yield
+    record(
+        "fuzzing (hypothesis)",
+        injected=sum(EXAMPLES.values()),
+        examples=EXAMPLES,
+        seconds=round(time.monotonic() - began, 1),
+        escaped_exceptions=0,
+    )
 
 
 @FUZZ
@@ -229,7 +250,7 @@ def through_the_codec(event: Receipt | MemberEvent | ReviewTick) -> Any:
 
 
 @settings(
-    max_examples=2_000,
+    max_examples=RULES_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     database=None,

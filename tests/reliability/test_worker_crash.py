@@ -28,7 +28,7 @@ from pipeline import (
 pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.slow]
 
 # Sized from the worker's measured rate on the 2-core VM (docs/reliability.md says why).
-RECEIPTS = int(os.environ.get("TIERFLOW_RELIABILITY_RECEIPTS", "40000"))
+RECEIPTS = int(os.environ.get("TIERFLOW_RELIABILITY_RECEIPTS", "47000"))
 MEMBERS = max(50, RECEIPTS // 40)
 KILLS = 3
 
