@@ -7,8 +7,10 @@ through `Checkpoint`. Decoding happens here, on raw bytes, so no input can crash
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +103,28 @@ def input_lag(app: Any) -> Lag:
     return lag
 
 
+async def apply_with_retry(
+    new_batch: Callable[[], MemberBatch],
+    messages: list[InputMessage],
+    first_wait: float = 0.5,
+) -> BatchResult:
+    """Run a batch again while the schema registry is unreachable (a transient error: the
+    inputs are fine, so they must not become dead letters). Nothing is written before the
+    batch's checkpoint, so a fresh batch starts again from the same member records."""
+    from schemas.errors import CodecError
+
+    wait = first_wait
+    while True:
+        try:
+            return new_batch().apply_all(messages)
+        except CodecError as error:
+            if not error.retriable:
+                raise
+            log.warning("schema_registry_unavailable retry_in_s=%.1f error=%s", wait, error)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, 30.0)
+
+
 def register_member_agent(
     app: Any, settings: Settings, program: Program, topics: Any, table: Any
 ) -> MemberBook:
@@ -179,9 +203,12 @@ def register_member_agent(
                 if not book.index.is_built(partition):
                     build_index(partition)
             started = time.perf_counter()
-            batch = MemberBatch(
-                program, codec, book.index, load, topic_names, settings.partitions
-            ).apply_all(messages)
+            batch = await apply_with_retry(
+                lambda: MemberBatch(
+                    program, codec, book.index, load, topic_names, settings.partitions
+                ),
+                messages,
+            )
             if snapshots is not None:
                 batch.outgoing.extend(snapshots(batch))
             applied = time.perf_counter()

@@ -90,10 +90,16 @@ class MemberBatch:
         self.result = BatchResult()
 
     def apply_all(self, messages: list[InputMessage]) -> BatchResult:
+        """Apply the batch; raises a retriable `CodecError` (`registry_unavailable`): the
+        caller retries the whole batch (nothing is written before its checkpoint)."""
         for message in messages:
             try:
                 self._apply_message(message)
-            except (CodecError, Refused) as refused:
+            except CodecError as refused:
+                if refused.retriable:  # the registry is down; the message may be fine
+                    raise
+                self._dead_letter(message, refused.code, refused.message)
+            except Refused as refused:
                 self._dead_letter(message, refused.code, refused.message)
             except Exception as bug:  # a rules bug must not stop the partition
                 self._dead_letter(message, "rules_error", f"{type(bug).__name__}: {bug}")

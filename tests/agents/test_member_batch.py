@@ -3,12 +3,14 @@ redelivered input is skipped, a tick reviews only the members the index says are
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from test_live_worked_examples import PROGRAM, enrolled, qualifying_adjustment, sale
 
+from agents.loyalty import apply_with_retry
 from agents.member_batch import (
     MEMBER_EVENTS,
     RECEIPTS,
@@ -20,6 +22,7 @@ from agents.member_batch import (
 from agents.member_record import MemberRecord, next_review_of
 from agents.review_index import ReviewIndex
 from schemas.codec import Codec
+from schemas.errors import CodecError
 from schemas.records import ReviewTickMessage
 from streams.program import load_program
 
@@ -90,6 +93,33 @@ def test_an_input_on_another_partition_than_its_members_is_refused() -> None:
     )
     result = Table().run(ReviewIndex(), [wrong], partitions=8)
     assert codes(result) == ["wrong_partition"] and result.applied == 0
+
+
+class RegistryDownOnce:
+    """The codec, but the schema registry is unreachable for the first decode."""
+
+    def __init__(self) -> None:
+        self.down = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(CODEC, name)
+
+    def decode_receipt(self, data: bytes) -> Any:
+        if self.down:
+            self.down = False
+            raise CodecError("registry_unavailable", "could not fetch schema id 7: timeout")
+        return CODEC.decode_receipt(data)
+
+
+def test_an_unreachable_registry_retries_the_batch_instead_of_dead_lettering() -> None:
+    codec, table = RegistryDownOnce(), Table()
+    message_ = receipt_message(0, sale("M1", "R1", 3, 15, "10.00"))
+
+    def new_batch() -> MemberBatch:
+        return MemberBatch(load_program(PROGRAM), codec, ReviewIndex(), table.load, TOPICS, 1)
+
+    result = asyncio.run(apply_with_retry(new_batch, [message_], first_wait=0.01))
+    assert codes(result) == [] and result.applied == 1 and not codec.down
 
 
 def test_a_redelivered_input_is_skipped_and_emits_nothing() -> None:
