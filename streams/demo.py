@@ -103,16 +103,27 @@ class Demo:
             self.create_topics()
             self.reset_store()
             self.start_children()
-            produced = self.produce()
+            self.produce()
             self.publish_review()
-            self.wait_for_catch_up(produced)
-            self.stop_children()
+            self.wait_for_catch_up()
+            self.stop_sink()  # it releases the DuckDB file for the readers below
             self.show_results()
+            if self.options.keep_running:
+                self.children.append(self._spawn("sink", ["sink"]))
+                self.say_what_keeps_running()
         finally:
             if not self.options.keep_running:
                 self.stop_children()
                 self.stop_broker()
         return 0
+
+    def say_what_keeps_running(self) -> None:
+        pids = ", ".join(f"{c.name} pid {c.process.pid}" for c in self.children)
+        self.console.print(
+            f"still running ({pids}; the broker: `tierflow broker stop`), with topic prefix "
+            f"[bold]{self.settings.topic_prefix}[/]: set TIERFLOW_TOPIC_PREFIX to it to "
+            f"produce more (`tierflow simulate --produce`), and stop them with SIGTERM"
+        )
 
     def start_broker(self) -> None:
         from streams.broker import BrokerError, broker_status, start_broker
@@ -254,7 +265,7 @@ class Demo:
         sent = publish_review_ticks(self.settings, today)
         self.console.print(f"daily review: {sent} ticks for {today} published")
 
-    def wait_for_catch_up(self, produced: int) -> None:
+    def wait_for_catch_up(self) -> None:
         """Until the worker has consumed every input and the sink every topic (lag 0)."""
         from sink.consumer import SINK_TOPICS, consumer_config
         from streams.app import faust_app_id
@@ -286,9 +297,15 @@ class Demo:
                 time.sleep(0.5)
         self.console.print("caught up: worker lag 0, sink lag 0")
 
+    def stop_sink(self) -> None:
+        for child in [c for c in self.children if c.name == "sink"]:
+            child.stop()
+            self.children.remove(child)
+
     def stop_children(self) -> None:
-        # The sink first: it finishes its batch and releases the DuckDB file for the readers.
-        for child in sorted(self.children, key=lambda c: c.name != "sink"):
+        # The sink first: it finishes its batch and releases the DuckDB file.
+        self.stop_sink()
+        for child in self.children:
             child.stop()
         self.children.clear()
 
