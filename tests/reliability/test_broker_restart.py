@@ -24,7 +24,7 @@ from pipeline import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.slow]
 
-RECEIPTS = 10_000
+RECEIPTS = 16_000
 DOWN_FOR = 5.0  # seconds the broker stays down: clients see refused connections meanwhile
 
 
@@ -34,7 +34,7 @@ def test_a_broker_restart_mid_stream_loses_and_repeats_nothing(
     from streams.broker import start_broker, stop_broker
     from streams.topics import create_topics
 
-    load = workload(members=250, receipts=RECEIPTS, seed=22)
+    load = workload(members=400, receipts=RECEIPTS, seed=22)
     broker = embedded_settings(broker_heap="512m")
     first_start = start_broker(broker)
     # The clients name the private broker explicitly, whatever the environment says.

@@ -29,7 +29,7 @@ from agents.rules.events import MemberEventType
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.slow]
 
-RECEIPTS = 12_000
+RECEIPTS = 20_000
 PROBED_MEMBERS = 16
 LONGEST_ALLOWED_GAP = 60.0  # seconds a member may go unanswered while partitions move
 
@@ -85,7 +85,7 @@ class ApiProbe:
 def test_a_worker_joining_and_one_leaving_mid_stream_keep_ledger_and_member_api(
     tierflow_settings: Any, tmp_path: Path
 ) -> None:
-    load = workload(members=300, receipts=RECEIPTS, seed=33)
+    load = workload(members=500, receipts=RECEIPTS, seed=33)
     enrolled = [e.member_id for e in load.events if e.type is MemberEventType.ENROLLED]
     members = list(dict.fromkeys(enrolled))[:PROBED_MEMBERS]
     settings = tierflow_settings(program=PROGRAM, review_timer=False)

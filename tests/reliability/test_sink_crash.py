@@ -24,7 +24,7 @@ from pipeline import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.slow]
 
-RECEIPTS = 20_000
+RECEIPTS = 30_000
 KILLS = 3
 BATCH = 500  # small DuckDB transactions, so each kill lands between or inside many of them
 
@@ -34,7 +34,7 @@ def test_a_sink_killed_in_its_batches_stores_every_message_once(
 ) -> None:
     import duckdb
 
-    load = workload(members=500, receipts=RECEIPTS, seed=44)
+    load = workload(members=750, receipts=RECEIPTS, seed=44)
     settings = tierflow_settings(program=PROGRAM, review_timer=False)
     run = Pipeline.create(settings, tmp_path)
     total = produce(run.settings, [*load.events, *load.receipts])

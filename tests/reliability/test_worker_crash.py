@@ -46,11 +46,21 @@ def test_a_worker_killed_three_times_leaves_the_offline_ledger(
         produce(run.settings, load.events)
         run.wait_worker_caught_up()
         began = time.monotonic()
-        produce(run.settings, load.receipts)
         total = load.size
         recoveries = []
-        for moment in seeded_moments(seed=8, count=KILLS, low=0.15, high=0.85):
-            poll(lambda m=moment: consumed(run) >= m * total, 300, f"worker at {moment:.0%}")
+        # The receipts go in KILLS + 1 slices, and each kill lands at a seeded point of the
+        # slice just produced: the worker always has a backlog when it dies, however fast.
+        slices = KILLS + 1
+        size = -(-len(load.receipts) // slices)
+        moments = seeded_moments(seed=8, count=KILLS, low=0.0, high=float(KILLS))
+        for number in range(slices):
+            part = load.receipts[number * size : (number + 1) * size]
+            before = consumed(run)
+            produce(run.settings, part)
+            if number == KILLS:
+                break
+            target = before + (moments[number] - number) * len(part)
+            poll(lambda t=target: consumed(run) >= t, 300, f"worker at {target:.0f} inputs")
             at = consumed(run)
             victim = run.running_workers()[0]
             run.stop_worker(victim, signal.SIGKILL)
