@@ -5,6 +5,7 @@ tiers and tier changes, nothing duplicated, nothing missing."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -93,6 +94,7 @@ def test_a_worker_killed_three_times_leaves_the_offline_ledger(
         offline_ledger_entries=len(replay.outputs.ledger),
         ledger_messages=ledger_messages,
         repeated_outputs_absorbed=ledger_messages - result.compared["ledger"],
+        redelivered_inputs_skipped=sum(skipped_repeats(w.log_path) for w in run.workers),
         missing=sum(result.missing.values()),
         extra=sum(result.extra.values()),
         duplicates=sum(result.duplicates.values()),
@@ -114,3 +116,10 @@ def consumed(run: Pipeline) -> int:
 
 def topic_total(run: Pipeline) -> int:
     return sum(topic_messages(run.settings, name) for name in ("receipts", "member_events"))
+
+
+def skipped_repeats(log: Path) -> int:
+    """Inputs a worker skipped as already applied (redelivered after a kill), from its last
+    stats line."""
+    counts = re.findall(r"skipped_repeats=(\d+)", log.read_text(errors="replace"))
+    return int(counts[-1]) if counts else 0
