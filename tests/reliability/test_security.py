@@ -119,7 +119,7 @@ def test_clients_work_with_the_right_sasl_credentials_and_are_refused_with_wrong
     result = compare_stores(right.settings.duckdb, tmp_path / "offline.duckdb")
     record(
         "SASL credentials",
-        injected=3,
+        injected=len(seconds),
         messages_in=load.size,
         ledger_entries=result.compared["ledger"],
         offline_ledger_entries=len(replay.outputs.ledger),
