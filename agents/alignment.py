@@ -66,6 +66,7 @@ class EventTimeAligner:
     topics: Sequence[str]
     lag: Lag | None = None
     idle_seconds: float = 0.5
+    max_silence: float = 5.0
     max_held: int = 200_000  # past this, the oldest records go out regardless (logged)
     clock: Callable[[], float] = time.monotonic
     _held: dict[int, list[_Held]] = field(default_factory=dict)
@@ -102,10 +103,14 @@ class EventTimeAligner:
         if behind is not None and behind <= 0:
             return None
         if state is None or state.seen_at is None:
-            silent = now - self._started.get(partition, now) >= self.idle_seconds
+            silence = now - self._started.get(partition, now)
         else:
-            silent = now - state.seen_at >= self.idle_seconds
-        if silent and (behind is None or behind <= MARKER_SLACK):
+            silence = now - state.seen_at
+        if silence >= self.idle_seconds and (behind is None or behind <= MARKER_SLACK):
+            return None
+        if silence >= self.max_silence:
+            # Whatever the lag says (a stale or unknowable end offset), an input that has
+            # delivered nothing for this long does not hold the others back any longer.
             return None
         return state.latest if state else -1
 

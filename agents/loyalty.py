@@ -34,6 +34,7 @@ from streams.settings import Settings
 log = logging.getLogger("tierflow.agents.loyalty")
 
 STATS_EVERY = 10.0  # seconds between throughput log lines
+RELEASE_EVERY = 0.5  # seconds between checks for held input whose wait is over
 
 
 @dataclass(slots=True)
@@ -95,9 +96,10 @@ def input_lag(app: Any) -> Lag:
             return None
         if offset < 0:
             # Nothing delivered since the assignment: reading starts at the committed offset
-            # (Faust's own record of it), or at the start of a partition never committed.
+            # (Faust's own record of it). Unknown, it is unknown: the aligner's silence rule
+            # decides, rather than counting the whole partition as a backlog.
             committed = app.consumer._committed_offset.get(tp)
-            return int(highwater) - (committed or 0)
+            return None if committed is None else int(highwater) - int(committed)
         return int(highwater) - (offset + 1)
 
     return lag
@@ -176,48 +178,64 @@ def register_member_agent(
         book.index.forget({tp.partition for tp in assigned})
         aligner.forget({tp.partition for tp in assigned})
 
+    # One batch at a time: the agent (new input) and the release timer (held input whose
+    # wait is over) both apply what the aligner releases, never concurrently.
+    applying = asyncio.Lock()
+    streams: list[Any] = []
+
     @app.agent(topics.inputs, name="tierflow.members")
     async def members(stream: Any) -> None:
         # Events are acknowledged only once applied and committed: the aligner may hold
         # some back across batches (agents/alignment.py), and those must not be committed.
+        streams[:] = [stream]
         async for taken in stream.noack_take(settings.batch_size, settings.batch_within):
             for event in taken:
                 message = event.message
                 stamp = int((message.timestamp or 0) * 1000)
                 aligner.add(message.topic, message.partition, message.offset, stamp, event)
+            await apply_released(stream)
+
+    @app.timer(RELEASE_EVERY)
+    async def release_held() -> None:
+        """Held input whose wait ended with no new input behind it (the end of a backlog)."""
+        if aligner.held() and streams:
+            await apply_released(streams[0])
+
+    async def apply_released(stream: Any) -> None:
+        async with applying:
             events = aligner.release()
-            if not events:
-                continue
-            messages = [
-                InputMessage(
-                    kind=kind_of_topic[event.message.topic],
-                    topic=event.message.topic,
-                    partition=event.message.partition,
-                    offset=event.message.offset,
-                    key=event.message.key,
-                    value=event.message.value,
-                )
-                for event in events
-            ]
-            for partition in {m.partition for m in messages if m.kind == REVIEW_TICKS}:
-                if not book.index.is_built(partition):
-                    build_index(partition)
-            started = time.perf_counter()
-            batch = await apply_with_retry(
-                lambda: MemberBatch(
-                    program, codec, book.index, load, topic_names, settings.partitions
-                ),
-                messages,
+            if events:
+                await apply_events(stream, events)
+
+    async def apply_events(stream: Any, events: list[Any]) -> None:
+        messages = [
+            InputMessage(
+                kind=kind_of_topic[event.message.topic],
+                topic=event.message.topic,
+                partition=event.message.partition,
+                offset=event.message.offset,
+                key=event.message.key,
+                value=event.message.value,
             )
-            if snapshots is not None:
-                batch.outgoing.extend(snapshots(batch))
-            applied = time.perf_counter()
-            await checkpoint.commit(batch)
-            for event in events:
-                await stream.ack(event)
-            book.apply_seconds += applied - started
-            book.commit_seconds += time.perf_counter() - applied
-            book.count(len(messages), batch)
+            for event in events
+        ]
+        for partition in {m.partition for m in messages if m.kind == REVIEW_TICKS}:
+            if not book.index.is_built(partition):
+                build_index(partition)
+        started = time.perf_counter()
+        batch = await apply_with_retry(
+            lambda: MemberBatch(program, codec, book.index, load, topic_names, settings.partitions),
+            messages,
+        )
+        if snapshots is not None:
+            batch.outgoing.extend(snapshots(batch))
+        applied = time.perf_counter()
+        await checkpoint.commit(batch)
+        for event in events:
+            await stream.ack(event)
+        book.apply_seconds += applied - started
+        book.commit_seconds += time.perf_counter() - applied
+        book.count(len(messages), batch)
 
     return book
 

@@ -107,9 +107,11 @@ def test_a_backlog_holds_back_even_when_its_partition_is_slow_to_deliver() -> No
     assert isinstance(clock, Clock)
     aligner.add("member-events", 0, 0, 5_000, "redeem@5000")
     aligner.add("receipts", 0, 0, 100, "sale@100")
-    clock.now = 10.0  # receipts silent for long, but 999 more are on the broker
+    clock.now = 2.0  # receipts silent a while, but 999 more are on the broker
     assert aligner.release() == ["sale@100"]
     assert aligner.held() == 1
+    clock.now = 10.0  # silent past max_silence: the end offset must be stale
+    assert aligner.release() == ["redeem@5000"]
 
 
 def test_transaction_markers_do_not_hold_back_a_silent_partition() -> None:
