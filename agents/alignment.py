@@ -6,12 +6,12 @@ of a large one (receipts): a year of redemptions would be applied before the rec
 earned the points. Like Kafka Streams (`max.task.idle.ms`), the aligner releases, per
 partition number, only the records whose record timestamp is at or below the lowest of the
 latest timestamps seen on each input topic; a topic partition that is caught up (its last
-record delivered is the last one the broker has, give or take transaction markers once it
-has been silent for `idle_seconds`; or, while the consumer cannot say, silent that long)
-holds nothing back. Released records come out in
-timestamp order (topic order and offset break ties), so the worker applies a member's
-receipts and events in the order they were published, as the offline replay does with its
-file. Records held back are not acknowledged, so a crash re-delivers them.
+record delivered is the last one the broker has, give or take transaction markers; one the
+consumer cannot say anything of yet; or one silent for `max_silence`) holds nothing back.
+Released records come out in timestamp order (topic order and offset break ties), so the
+worker applies a member's receipts and events in the order they were published, as the
+offline replay does with its file. Records held back are not acknowledged, so a crash
+re-delivers them.
 """
 
 from __future__ import annotations
@@ -97,22 +97,27 @@ class EventTimeAligner:
         return lowest
 
     def _holds_back(self, topic: str, partition: int, now: float) -> int | None:
-        """The timestamp this input topic holds the others to, or None: it is caught up."""
+        """The timestamp this input topic holds the others to, or None: it is caught up.
+
+        Every rule here is decided at once from what the consumer knows: the aligner is
+        consulted when input arrives, so a rule that waited for time to pass could leave
+        records held at the end of a backlog, with no input left to consult it again.
+        """
         state = self._inputs.get((topic, partition))
         behind = self.lag(topic, partition, state.offset if state else -1) if self.lag else None
-        if behind is not None and behind <= 0:
+        if behind is not None and behind <= MARKER_SLACK:
             return None
         if state is None or state.seen_at is None:
-            silence = now - self._started.get(partition, now)
-        else:
-            silence = now - state.seen_at
-        if silence >= self.idle_seconds and (behind is None or behind <= MARKER_SLACK):
+            # Nothing from it yet: a known backlog holds the others until it arrives; an
+            # unknown one (no end or committed offset known) holds nothing back.
+            return None if behind is None else -1
+        if behind is None and now - state.seen_at >= self.idle_seconds:
             return None
-        if silence >= self.max_silence:
-            # Whatever the lag says (a stale or unknowable end offset), an input that has
-            # delivered nothing for this long does not hold the others back any longer.
+        if now - state.seen_at >= self.max_silence:
+            # Whatever the lag says (a stale end offset), an input that has delivered
+            # nothing for this long does not hold the others back any longer.
             return None
-        return state.latest if state else -1
+        return state.latest
 
     def release(self) -> list[Any]:
         """The records every input topic has caught up with, in timestamp order.

@@ -34,7 +34,6 @@ from streams.settings import Settings
 log = logging.getLogger("tierflow.agents.loyalty")
 
 STATS_EVERY = 10.0  # seconds between throughput log lines
-RELEASE_EVERY = 0.5  # seconds between checks for held input whose wait is over
 
 
 @dataclass(slots=True)
@@ -96,8 +95,8 @@ def input_lag(app: Any) -> Lag:
             return None
         if offset < 0:
             # Nothing delivered since the assignment: reading starts at the committed offset
-            # (Faust's own record of it). Unknown, it is unknown: the aligner's silence rule
-            # decides, rather than counting the whole partition as a backlog.
+            # (Faust's own record of it). Unknown, it is unknown (the aligner then holds
+            # nothing back for it), rather than the whole partition counted as a backlog.
             committed = app.consumer._committed_offset.get(tp)
             return None if committed is None else int(highwater) - int(committed)
         return int(highwater) - (offset + 1)
@@ -178,31 +177,15 @@ def register_member_agent(
         book.index.forget({tp.partition for tp in assigned})
         aligner.forget({tp.partition for tp in assigned})
 
-    # One batch at a time: the agent (new input) and the release timer (held input whose
-    # wait is over) both apply what the aligner releases, never concurrently.
-    applying = asyncio.Lock()
-    streams: list[Any] = []
-
     @app.agent(topics.inputs, name="tierflow.members")
     async def members(stream: Any) -> None:
         # Events are acknowledged only once applied and committed: the aligner may hold
         # some back across batches (agents/alignment.py), and those must not be committed.
-        streams[:] = [stream]
         async for taken in stream.noack_take(settings.batch_size, settings.batch_within):
             for event in taken:
                 message = event.message
                 stamp = int((message.timestamp or 0) * 1000)
                 aligner.add(message.topic, message.partition, message.offset, stamp, event)
-            await apply_released(stream)
-
-    @app.timer(RELEASE_EVERY)
-    async def release_held() -> None:
-        """Held input whose wait ended with no new input behind it (the end of a backlog)."""
-        if aligner.held() and streams:
-            await apply_released(streams[0])
-
-    async def apply_released(stream: Any) -> None:
-        async with applying:
             events = aligner.release()
             if events:
                 await apply_events(stream, events)
