@@ -154,6 +154,11 @@ class Sink:
             # DuckDB is the truth: a partition it has never seen starts at the beginning.
             partition.offset = stored.get((partition.topic, partition.partition), OFFSET_BEGINNING)
         consumer.assign(partitions)
+        known = [p for p in partitions if (p.topic, p.partition) in stored]
+        if known:
+            # Kafka's offsets are for monitoring; a sink killed between its DuckDB commit and
+            # Kafka's would show that lag forever on a topic with nothing new to consume.
+            consumer.commit(offsets=known, asynchronous=True)
         self._assigned_at = self.clock()
         log.info("event=assigned partitions=%d", len(partitions))
 
