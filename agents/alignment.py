@@ -84,6 +84,10 @@ class EventTimeAligner:
         state.offset = max(state.offset, offset)
         state.seen_at = now
 
+    def partitions(self) -> set[int]:
+        """The partitions the aligner holds or has seen input of."""
+        return set(self._held) | {partition for _, partition in self._inputs}
+
     def held(self) -> int:
         return sum(len(records) for records in self._held.values())
 

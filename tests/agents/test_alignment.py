@@ -126,3 +126,12 @@ def test_transaction_markers_do_not_hold_back_a_silent_partition() -> None:
     aligner.add("receipts", 0, 0, 100, "sale@100")
     aligner.add("member-events", 0, 0, 5_000, "redeem@5000")
     assert aligner.release() == ["sale@100", "redeem@5000"]
+
+
+def test_the_aligner_names_the_partitions_it_holds_or_has_seen() -> None:
+    aligner = _aligner({("receipts", 2): 10, ("member-events", 5): 1})
+    aligner.add("receipts", 2, 0, 1, "sale@1")
+    aligner.add("member-events", 5, 0, 9, "event@9")
+    assert aligner.partitions() == {2, 5}
+    aligner.forget({2})
+    assert aligner.partitions() == {5}
