@@ -135,3 +135,14 @@ def test_the_aligner_names_the_partitions_it_holds_or_has_seen() -> None:
     assert aligner.partitions() == {2, 5}
     aligner.forget({2})
     assert aligner.partitions() == {5}
+
+
+def test_a_paused_partition_releases_nothing_until_resumed() -> None:
+    aligner = _aligner({("receipts", 1): 1, ("receipts", 2): 1})
+    aligner.add("receipts", 1, 0, 5, "p1-sale@5")
+    aligner.add("receipts", 2, 0, 6, "p2-sale@6")
+    aligner.pause({1, 2})  # a rebalance began: either partition may move away
+    assert aligner.release() == []
+    aligner.resume({2})  # partition 2 stays here; partition 1 is still undecided
+    assert aligner.release() == ["p2-sale@6"]
+    assert aligner.held() == 1
