@@ -73,7 +73,6 @@ class EventTimeAligner:
     _inputs: dict[tuple[str, int], _TopicPartition] = field(default_factory=dict)
     _started: dict[int, float] = field(default_factory=dict)
     forced: int = 0  # records released by the max_held cap, not by the watermark
-    _paused: set[int] = field(default_factory=set)
 
     def add(self, topic: str, partition: int, offset: int, timestamp: int, item: Any) -> None:
         rank = self.topics.index(topic)
@@ -84,18 +83,6 @@ class EventTimeAligner:
         state.latest = max(state.latest, timestamp)
         state.offset = max(state.offset, offset)
         state.seen_at = now
-
-    def pause(self, partitions: set[int]) -> None:
-        """Release nothing of these partitions until `resume` (a rebalance is under way:
-        a partition may be moving to another worker, which must be its only applier)."""
-        self._paused |= partitions
-
-    def resume(self, partitions: set[int]) -> None:
-        self._paused -= partitions
-
-    def partitions(self) -> set[int]:
-        """The partitions the aligner holds or has seen input of."""
-        return set(self._held) | {partition for _, partition in self._inputs}
 
     def held(self) -> int:
         return sum(len(records) for records in self._held.values())
@@ -144,8 +131,6 @@ class EventTimeAligner:
         now = self.clock()
         ready: list[list[_Held]] = []
         for partition, records in self._held.items():
-            if partition in self._paused:
-                continue
             limit = self.watermark(partition, now)
             kept: list[_Held] = []
             for queue in _queues(records):

@@ -170,17 +170,12 @@ def register_member_agent(
     @app.on_partitions_revoked.connect
     def forget_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
         book.index.forget({tp.partition for tp in revoked})
-        aligner.pause({tp.partition for tp in revoked})
+        aligner.forget({tp.partition for tp in revoked})
 
     @app.on_partitions_assigned.connect
     def forget_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
-        ours = {tp.partition for tp in assigned}
-        book.index.forget(ours)
-        # Held input of a partition that stays here is kept: the consumer does not read a
-        # retained partition again, so dropping it would leave a gap no commit can pass.
-        # Input of a partition that moved away is dropped: its new owner reads it again.
-        aligner.forget(aligner.partitions() - ours)
-        aligner.resume(ours)
+        book.index.forget({tp.partition for tp in assigned})
+        aligner.forget({tp.partition for tp in assigned})
 
     @app.agent(topics.inputs, name="tierflow.members")
     async def members(stream: Any) -> None:

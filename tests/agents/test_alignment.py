@@ -126,23 +126,3 @@ def test_transaction_markers_do_not_hold_back_a_silent_partition() -> None:
     aligner.add("receipts", 0, 0, 100, "sale@100")
     aligner.add("member-events", 0, 0, 5_000, "redeem@5000")
     assert aligner.release() == ["sale@100", "redeem@5000"]
-
-
-def test_the_aligner_names_the_partitions_it_holds_or_has_seen() -> None:
-    aligner = _aligner({("receipts", 2): 10, ("member-events", 5): 1})
-    aligner.add("receipts", 2, 0, 1, "sale@1")
-    aligner.add("member-events", 5, 0, 9, "event@9")
-    assert aligner.partitions() == {2, 5}
-    aligner.forget({2})
-    assert aligner.partitions() == {5}
-
-
-def test_a_paused_partition_releases_nothing_until_resumed() -> None:
-    aligner = _aligner({("receipts", 1): 1, ("receipts", 2): 1})
-    aligner.add("receipts", 1, 0, 5, "p1-sale@5")
-    aligner.add("receipts", 2, 0, 6, "p2-sale@6")
-    aligner.pause({1, 2})  # a rebalance began: either partition may move away
-    assert aligner.release() == []
-    aligner.resume({2})  # partition 2 stays here; partition 1 is still undecided
-    assert aligner.release() == ["p2-sale@6"]
-    assert aligner.held() == 1
