@@ -17,7 +17,9 @@ pytestmark = pytest.mark.integration
 MEMBERS = [f"M-API-{n:02d}" for n in range(24)]
 
 
-def lookup(worker: WorkerProcess, path: str, timeout: float = 60.0) -> tuple[int, dict[str, Any]]:
+def lookup(
+    worker: WorkerProcess, path: str, timeout: float = 60.0, settled: tuple[int, ...] = (200, 404)
+) -> tuple[int, dict[str, Any]]:
     """GET with a deadline: a rebalance answers 5xx for a moment, then the owner answers."""
     deadline = time.monotonic() + timeout
     status, body = 0, b""
@@ -26,10 +28,22 @@ def lookup(worker: WorkerProcess, path: str, timeout: float = 60.0) -> tuple[int
             status, body = worker.get(path)
         except OSError:
             status = 0
-        if status in (200, 404):
+        if status in settled:
             return status, json.loads(body)
         time.sleep(0.3)
     raise AssertionError(f"{worker.url}{path}: last status {status} {body[:200]!r}")
+
+
+def lookup_known(worker: WorkerProcess, path: str) -> tuple[int, dict[str, Any]]:
+    """A known member's lookup. Right after the second worker joins, a partition's new owner
+    may still be catching up on the table's changelog and answer 404 for a moment (the short
+    unavailability during a move that issue 5 allows); the wait is measured and printed."""
+    began = time.monotonic()
+    answer = lookup(worker, path, timeout=30.0, settled=(200,))
+    waited = time.monotonic() - began
+    if waited > 1.0:
+        print(f"{worker.url}{path}: answered 200 after {waited:.1f} s")
+    return answer
 
 
 def test_member_lookup_answers_from_either_of_two_workers(
@@ -53,8 +67,8 @@ def test_member_lookup_answers_from_either_of_two_workers(
 
         answers = {}
         for member_id in MEMBERS:
-            from_first = lookup(first, f"/members/{member_id}")
-            from_second = lookup(second, f"/members/{member_id}")
+            from_first = lookup_known(first, f"/members/{member_id}")
+            from_second = lookup_known(second, f"/members/{member_id}")
             assert from_first == from_second, member_id
             answers[member_id] = from_first
         unknown = [lookup(w, "/members/M-NOBODY")[0] for w in (first, second)]
