@@ -8,10 +8,11 @@ partition number, only the records whose record timestamp is at or below the low
 latest timestamps seen on each input topic; a topic partition that is caught up (its last
 record delivered is the last one the broker has, give or take transaction markers; one the
 consumer cannot say anything of yet; or one silent for `max_silence`) holds nothing back.
-Released records come out in timestamp order (topic order and offset break ties), so the
-worker applies a member's receipts and events in the order they were published, as the
-offline replay does with its file. Records held back are not acknowledged, so a crash
-re-delivers them.
+The agent asks the aligner again at least every `batch_within` seconds, with or without new
+input (agents/intake.py), so a hold always ends. Released records come out in timestamp
+order (topic order and offset break ties), so the worker applies a member's receipts and
+events in the order they were published, as the offline replay does with its file. Records
+held back are not acknowledged, so a crash re-delivers them.
 """
 
 from __future__ import annotations
@@ -97,25 +98,24 @@ class EventTimeAligner:
         return lowest
 
     def _holds_back(self, topic: str, partition: int, now: float) -> int | None:
-        """The timestamp this input topic holds the others to, or None: it is caught up.
-
-        Every rule here is decided at once from what the consumer knows: the aligner is
-        consulted when input arrives, so a rule that waited for time to pass could leave
-        records held at the end of a backlog, with no input left to consult it again.
-        """
+        """The timestamp this input topic holds the others to, or None: it is caught up."""
         state = self._inputs.get((topic, partition))
         behind = self.lag(topic, partition, state.offset if state else -1) if self.lag else None
         if behind is not None and behind <= MARKER_SLACK:
             return None
-        if state is None or state.seen_at is None:
+        # Whatever the lag says (a stale end or committed offset), an input that has
+        # delivered nothing for `max_silence` (since its last record, or since its
+        # partition's first record here) holds the others back no longer: a hold is
+        # bounded, as with Kafka Streams' `max.task.idle.ms`.
+        seen_at = state.seen_at if state is not None else None
+        quiet_since = seen_at if seen_at is not None else self._started.get(partition, now)
+        if now - quiet_since >= self.max_silence:
+            return None
+        if state is None or seen_at is None:
             # Nothing from it yet: a known backlog holds the others until it arrives; an
             # unknown one (no end or committed offset known) holds nothing back.
             return None if behind is None else -1
-        if behind is None and now - state.seen_at >= self.idle_seconds:
-            return None
-        if now - state.seen_at >= self.max_silence:
-            # Whatever the lag says (a stale end offset), an input that has delivered
-            # nothing for this long does not hold the others back any longer.
+        if behind is None and now - seen_at >= self.idle_seconds:
             return None
         return state.latest
 
@@ -165,6 +165,10 @@ class EventTimeAligner:
             self._held[partition] = [r for r in self._held[partition] if id(r) not in gone]
         self.forced += len(forced)
         return [r for r, _ in forced]
+
+    def forget_all(self) -> list[Any]:
+        """Drop everything held (a rebalance: it will all be read again)."""
+        return self.forget(set(self._held) | set(self._started) | {p for _, p in self._inputs})
 
     def forget(self, partitions: set[int]) -> list[Any]:
         """Drop what is held for revoked partitions (their records were never acknowledged,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from agents.member_batch import BatchResult, OutgoingMessage, partition_of
@@ -25,6 +26,9 @@ class Checkpoint:
     3. Write each touched member's record to the member table, once per batch: the local
        store at once, the changelog record queued in the producer (not awaited). The record
        carries the input offsets it has applied.
+       Skipped, and the batch abandoned, if a rebalance began since its inputs were read
+       (agents/intake.py): its inputs will be read again, by this worker or the next
+       owner, and the outputs already sent carry the same ids then.
     4. Return. The agent then acks the batch's input events, and Faust's next
        offset commit (every `commit_interval` seconds) first flushes the producer, so the
        changelog writes of step 3 are durable before the input offsets are committed.
@@ -43,14 +47,21 @@ class Checkpoint:
         self.topic_names = topic_names
         self._partitions: dict[str, int] = {}
 
-    async def commit(self, result: BatchResult) -> None:
+    async def commit(self, result: BatchResult, still_current: Callable[[], bool]) -> bool:
+        """Steps 1-3; False (nothing written to the table) if `still_current()` says a
+        rebalance overtook the batch while its outputs were being sent."""
         if self.app.in_transaction:
             await self._send_in_transactions(result.outgoing)
+            if not still_current():
+                return False
             for member_id, (_partition, record) in result.records.items():
                 self.table[member_id.encode()] = record.to_bytes()
-            return
+            return True
         await self._send_batched(result.outgoing)
+        if not still_current():
+            return False
         await self._write_members(result)
+        return True
 
     async def _write_members(self, result: BatchResult) -> None:
         """Step 3: the local store now, the changelog queued (Faust's commit flushes it).

@@ -16,6 +16,7 @@ from typing import Any
 
 from agents.alignment import EventTimeAligner, Lag
 from agents.checkpoint import Checkpoint
+from agents.intake import Fence, take_batches
 from agents.member_batch import (
     MEMBER_EVENTS,
     RECEIPTS,
@@ -47,12 +48,14 @@ class MemberBook:
     skipped_repeats: int = 0
     dead_letters: int = 0
     reviews: int = 0
+    stale: int = 0  # inputs read before a rebalance, dropped to be read again
+    abandoned_batches: int = 0  # batches a rebalance overtook (nothing written, nothing acked)
     apply_seconds: float = 0.0  # decoding and the rules
     commit_seconds: float = 0.0  # sending outputs, waiting for acks, table writes
     _last_log: float = 0.0
     _last_inputs: int = 0
 
-    def count(self, size: int, batch: Any) -> None:
+    def count(self, size: int, batch: Any, held: int) -> None:
         self.batches += 1
         self.inputs += size
         self.applied += batch.applied
@@ -64,14 +67,17 @@ class MemberBook:
             rate = (self.inputs - self._last_inputs) / max(now - self._last_log, 1e-9)
             log.info(
                 "member_agent batches=%d inputs=%d applied=%d skipped_repeats=%d "
-                "dead_letters=%d reviews=%d rate_per_s=%.0f indexed_members=%d "
-                "apply_s=%.1f commit_s=%.1f",
+                "dead_letters=%d reviews=%d stale=%d abandoned_batches=%d held=%d "
+                "rate_per_s=%.0f indexed_members=%d apply_s=%.1f commit_s=%.1f",
                 self.batches,
                 self.inputs,
                 self.applied,
                 self.skipped_repeats,
                 self.dead_letters,
                 self.reviews,
+                self.stale,
+                self.abandoned_batches,
+                held,
                 rate if self._last_log else 0.0,
                 len(self.index),
                 self.apply_seconds,
@@ -141,6 +147,7 @@ def register_member_agent(
     }
     checkpoint = Checkpoint(app, table, topic_names, settings.partitions)
     snapshots = member_snapshots(codec, program, topic_names)
+    fence = Fence(app)
     aligner = EventTimeAligner(
         topics=tuple(settings.topic(name) for name in (RECEIPTS, MEMBER_EVENTS, REVIEW_TICKS)),
         lag=input_lag(app),
@@ -170,23 +177,31 @@ def register_member_agent(
     @app.on_partitions_revoked.connect
     def forget_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
         book.index.forget({tp.partition for tp in revoked})
-        aligner.forget({tp.partition for tp in revoked})
 
     @app.on_partitions_assigned.connect
     def forget_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
         book.index.forget({tp.partition for tp in assigned})
-        aligner.forget({tp.partition for tp in assigned})
 
     @app.agent(topics.inputs, name="tierflow.members")
     async def members(stream: Any) -> None:
         # Events are acknowledged only once applied and committed: the aligner may hold
         # some back across batches (agents/alignment.py), and those must not be committed.
-        async for taken in stream.noack_take(settings.batch_size, settings.batch_within):
+        # Input read before a rebalance is never applied after it (agents/intake.py): what
+        # the aligner holds is dropped, and the partitions are read again from their
+        # committed offsets.
+        rebalances = fence.rebalances
+        async for taken in take_batches(stream, settings.batch_size, settings.batch_within):
+            if fence.rebalances != rebalances:
+                rebalances = fence.rebalances
+                book.stale += len(aligner.forget_all())
             for event in taken:
+                if not fence.current(event):
+                    book.stale += 1
+                    continue
                 message = event.message
                 stamp = int((message.timestamp or 0) * 1000)
                 aligner.add(message.topic, message.partition, message.offset, stamp, event)
-            events = aligner.release()
+            events = aligner.release() if aligner.held() else []
             if events:
                 await apply_events(stream, events)
 
@@ -213,12 +228,17 @@ def register_member_agent(
         if snapshots is not None:
             batch.outgoing.extend(snapshots(batch))
         applied = time.perf_counter()
-        await checkpoint.commit(batch)
+        if not await checkpoint.commit(batch, lambda: fence.all_current(events)):
+            # A rebalance began while the batch was applied: its outputs went out (stable
+            # ids), its member records and acks do not; the inputs are read again.
+            book.abandoned_batches += 1
+            log.info("batch_abandoned_by_rebalance inputs=%d", len(events))
+            return
         for event in events:
             await stream.ack(event)
         book.apply_seconds += applied - started
         book.commit_seconds += time.perf_counter() - applied
-        book.count(len(messages), batch)
+        book.count(len(messages), batch, aligner.held())
 
     return book
 

@@ -126,3 +126,28 @@ def test_transaction_markers_do_not_hold_back_a_silent_partition() -> None:
     aligner.add("receipts", 0, 0, 100, "sale@100")
     aligner.add("member-events", 0, 0, 5_000, "redeem@5000")
     assert aligner.release() == ["sale@100", "redeem@5000"]
+
+
+def test_a_backlog_that_never_arrives_holds_back_for_max_silence_only() -> None:
+    # The consumer reports 50 receipts on partition 2 that never come (a stale committed
+    # offset, say): the member events of the partition wait max_silence, then go.
+    aligner = _aligner({("receipts", 2): 50, ("member-events", 2): 1})
+    clock = aligner.clock
+    assert isinstance(clock, Clock)
+    aligner.add("member-events", 2, 0, 700, "event@700")
+    assert aligner.release() == []
+    clock.now = aligner.max_silence - 0.1
+    assert aligner.release() == []
+    clock.now = aligner.max_silence
+    assert aligner.release() == ["event@700"]
+
+
+def test_a_rebalance_drops_everything_held_to_be_read_again() -> None:
+    aligner = _aligner({("receipts", 0): 10, ("receipts", 5): 10, ("member-events", 5): 1})
+    aligner.add("member-events", 5, 0, 99, "p5-event@99")
+    aligner.add("member-events", 0, 0, 99, "p0-event@99")
+    assert sorted(aligner.forget_all()) == ["p0-event@99", "p5-event@99"]
+    assert aligner.held() == 0
+    # Nothing of the old assignment is remembered: a new record starts its partition afresh.
+    aligner.add("receipts", 5, 9, 10, "p5-sale@10")
+    assert aligner.release() == ["p5-sale@10"]

@@ -24,10 +24,6 @@ def skipped_repeats(log: str) -> int:
 # Known and open (docs/reliability.md, "Found, fixed late, watched"): a restarted worker
 # meets rebalances and can stop applying input held by the event-time aligner. The test
 # runs in full and reports XPASS when the worker gets through.
-@pytest.mark.xfail(
-    reason="open: a worker can stall after a restart or rebalance (input held by the aligner)",
-    strict=False,
-)
 def test_a_killed_worker_restarts_without_losing_or_changing_ledger_entries(
     tierflow_settings: Any, tmp_path: Path
 ) -> None:

@@ -37,10 +37,6 @@ KILLS = 3
 # Known and open (docs/reliability.md, "Found, fixed late, watched"): a restarted worker
 # meets rebalances and can stop applying input held by the event-time aligner. The test
 # runs in full and reports XPASS when the worker gets through.
-@pytest.mark.xfail(
-    reason="open: a worker can stall after a restart or rebalance (input held by the aligner)",
-    strict=False,
-)
 def test_a_worker_killed_three_times_leaves_the_offline_ledger(
     tierflow_settings: Any, tmp_path: Path
 ) -> None:

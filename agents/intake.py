@@ -1,0 +1,109 @@
+"""How the member agent takes its input from the Faust stream: in batches, with a pulse, and
+never across a rebalance.
+
+Faust's `stream.noack_take(n, within)` yields only when it has events, so an agent that
+holds input back (the event-time aligner) would never be asked again at the end of a
+backlog. `take_batches` is the same loop, except that it also yields an empty batch every
+`within` seconds when nothing came, so the agent can release what it holds however quiet
+the topics are.
+
+`Fence` tells whether an event was read in the current assignment. An event read before a
+rebalance began is stale: after the rebalance Faust seeks every assigned partition back to
+its committed offset and reads it again (`Recovery` -> `Consumer.perform_seek`), or another
+worker now owns the partition. The agent drops stale events without acknowledging them, and
+a batch that a rebalance overtook while it was being applied writes nothing to the table and
+acknowledges nothing. Without the fence, events left in the take buffer when a rebalance
+began came out after it: records of partitions that had moved away were applied by two
+workers, and later offsets of a kept partition were applied before the earlier ones read
+again, which the member record's applied offsets then skipped (docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+
+class Fence:
+    """Which consumer generation is current, including while a rebalance is under way.
+
+    Each message carries the consumer generation it was fetched in (Faust sets
+    `message.generation_id`). A rebalance begins with aiokafka's listener calling
+    `app.on_rebalance_start()` synchronously, before any partition is revoked, and the new
+    generation is known only at assignment; the fence wraps that call to note the
+    generation the rebalance is leaving, so events of that generation are stale from its
+    very first moment.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.leaving: int | None = None  # the generation the rebalance under way leaves
+        self.rebalances = 0
+        start = app.on_rebalance_start
+
+        def on_rebalance_start() -> None:
+            self.leaving = app.consumer_generation_id
+            self.rebalances += 1
+            start()
+
+        app.on_rebalance_start = on_rebalance_start
+
+    def current(self, event: Any) -> bool:
+        generation = event.message.generation_id
+        if generation != self.app.consumer_generation_id:
+            return False
+        return not (self.app.rebalancing and generation == self.leaving)
+
+    def all_current(self, events: list[Any]) -> bool:
+        return all(self.current(event) for event in events)
+
+
+async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
+    """Batches of up to `max_` events; an empty batch after `within` seconds of quiet.
+
+    Events are not acknowledged here (the agent acks them once committed). Modeled on
+    faust-streaming 0.15's `Stream.noack_take`: a stream processor fills the buffer, and
+    it waits while the agent works on a batch, so a batch never grows past `max_`.
+    """
+    buffer: list[Any] = []
+    full = asyncio.Event()
+    consumed = asyncio.Event()
+    consuming: asyncio.Future[None] | None = None
+
+    async def add_to_buffer(value: Any) -> Any:
+        nonlocal consuming
+        if consuming is not None:
+            try:
+                await consuming
+            finally:
+                consuming = None
+        event = stream.current_event
+        if event is None:
+            raise RuntimeError("take_batches: a stream value without its event")
+        buffer.append(event)
+        if len(buffer) >= max_:
+            full.set()
+            consumed.clear()
+            await stream.wait(consumed)
+        return value
+
+    acks_before = stream.enable_acks
+    stream.enable_acks = False
+    stream.add_processor(add_to_buffer)
+    stream._enable_passive(aiter(stream.channel))
+    try:
+        while not stream.should_stop:
+            await stream.wait_for_stopped(full, timeout=within)
+            consuming = asyncio.get_running_loop().create_future()
+            try:
+                yield list(buffer)
+            finally:
+                buffer.clear()
+                if consuming is not None and not consuming.done():
+                    consuming.set_result(None)
+                full.clear()
+                consumed.set()
+    finally:
+        stream.enable_acks = acks_before
+        stream._processors.remove(add_to_buffer)

@@ -1,0 +1,121 @@
+"""The agent's intake: batches with a pulse, and the fence that keeps input read before a
+rebalance out of the member table (agents/intake.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+from agents.intake import Fence, take_batches
+
+
+class FakeStream:
+    """The part of a Faust stream `take_batches` uses; `deliver` runs its processors as
+    Faust's stream does for each value read from the channel."""
+
+    def __init__(self) -> None:
+        self._processors: list[Any] = []
+        self.enable_acks = True
+        self.should_stop = False
+        self.current_event: Any = None
+        self.channel = self
+        self.passive = False
+
+    def __aiter__(self) -> FakeStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        raise StopAsyncIteration
+
+    def add_processor(self, processor: Any) -> None:
+        self._processors.append(processor)
+
+    def _enable_passive(self, channel: Any) -> None:
+        self.passive = True
+
+    async def wait(self, event: asyncio.Event) -> None:
+        await event.wait()
+
+    async def wait_for_stopped(self, event: asyncio.Event, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+        return False
+
+    async def deliver(self, value: Any) -> None:
+        self.current_event = SimpleNamespace(value=value)
+        for processor in list(self._processors):
+            await processor(value)
+
+
+def test_a_quiet_stream_still_yields_empty_batches() -> None:
+    async def run() -> list[list[Any]]:
+        stream = FakeStream()
+        batches = []
+        async for batch in take_batches(stream, 10, 0.01):
+            batches.append(batch)
+            if len(batches) == 3:
+                break
+        return batches
+
+    assert asyncio.run(run()) == [[], [], []]
+
+
+def test_batches_hold_at_most_max_events_and_the_stream_waits_for_the_agent() -> None:
+    async def run() -> tuple[list[list[int]], FakeStream]:
+        stream = FakeStream()
+        batches: list[list[int]] = []
+
+        async def agent() -> None:
+            async for batch in take_batches(stream, 3, 0.05):
+                batches.append([event.value for event in batch])
+                if sum(len(b) for b in batches) >= 5:
+                    break
+
+        task = asyncio.create_task(agent())
+        await asyncio.sleep(0.01)
+        assert stream.passive and stream.enable_acks is False
+        for value in range(5):
+            await stream.deliver(value)
+        await asyncio.wait_for(task, 5)
+        return [b for b in batches if b], stream
+
+    batches, stream = asyncio.run(run())
+    assert batches == [[0, 1, 2], [3, 4]]
+    assert stream._processors == [] and stream.enable_acks is True
+
+
+def _app(generation: int) -> Any:
+    app = SimpleNamespace(consumer_generation_id=generation, rebalancing=False, starts=0)
+
+    def on_rebalance_start() -> None:
+        app.rebalancing = True
+        app.starts += 1
+
+    app.on_rebalance_start = on_rebalance_start
+    return app
+
+
+def _event(generation: int) -> Any:
+    return SimpleNamespace(message=SimpleNamespace(generation_id=generation))
+
+
+def test_input_of_the_generation_a_rebalance_leaves_is_stale_from_its_first_moment() -> None:
+    app = _app(generation=4)
+    fence = Fence(app)
+    before = _event(4)
+    assert fence.current(before) and fence.rebalances == 0
+
+    app.on_rebalance_start()  # aiokafka's listener, before any partition is revoked
+    assert app.starts == 1 and fence.rebalances == 1
+    assert not fence.current(before)  # same generation number, but the rebalance began
+
+    app.consumer_generation_id = 5  # assigned; recovery still running
+    after = _event(5)
+    assert fence.current(after)  # read after the assignment: current while recovery ends
+    assert not fence.all_current([after, before])
+
+    app.rebalancing = False
+    assert fence.current(after) and not fence.current(before)
