@@ -4,6 +4,7 @@ rebalance out of the member table (agents/intake.py)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,10 +39,8 @@ class FakeStream:
         await event.wait()
 
     async def wait_for_stopped(self, event: asyncio.Event, timeout: float) -> bool:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            pass
         return False
 
     async def deliver(self, value: Any) -> None:
