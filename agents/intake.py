@@ -59,13 +59,25 @@ class Fence:
         return all(self.current(event) for event in events)
 
 
-async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[list[Any]]:
+class IntakeCounters:
+    """What went through `take_batches`, for the worker's health line."""
+
+    def __init__(self) -> None:
+        self.taken = 0  # events put in the buffer
+        self.yields = 0  # batches handed to the agent, empty ones included
+        self.waiting = False  # the stream processor waits for the agent to consume a batch
+
+
+async def take_batches(
+    stream: Any, max_: int, within: float, counters: IntakeCounters | None = None
+) -> AsyncIterator[list[Any]]:
     """Batches of up to `max_` events; an empty batch after `within` seconds of quiet.
 
     Events are not acknowledged here (the agent acks them once committed). Modeled on
     faust-streaming 0.15's `Stream.noack_take`: a stream processor fills the buffer, and
     it waits while the agent works on a batch, so a batch never grows past `max_`.
     """
+    counters = counters or IntakeCounters()
     buffer: list[Any] = []
     full = asyncio.Event()
     consumed = asyncio.Event()
@@ -74,14 +86,17 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[l
     async def add_to_buffer(value: Any) -> Any:
         nonlocal consuming
         if consuming is not None:
+            counters.waiting = True
             try:
                 await consuming
             finally:
                 consuming = None
+                counters.waiting = False
         event = stream.current_event
         if event is None:
             raise RuntimeError("take_batches: a stream value without its event")
         buffer.append(event)
+        counters.taken += 1
         if len(buffer) >= max_:
             full.set()
             consumed.clear()
@@ -96,6 +111,7 @@ async def take_batches(stream: Any, max_: int, within: float) -> AsyncIterator[l
         while not stream.should_stop:
             await stream.wait_for_stopped(full, timeout=within)
             consuming = asyncio.get_running_loop().create_future()
+            counters.yields += 1
             try:
                 yield list(buffer)
             finally:

@@ -16,7 +16,7 @@ from typing import Any
 
 from agents.alignment import EventTimeAligner, Lag
 from agents.checkpoint import Checkpoint
-from agents.intake import Fence, take_batches
+from agents.intake import Fence, IntakeCounters, take_batches
 from agents.member_batch import (
     MEMBER_EVENTS,
     RECEIPTS,
@@ -35,6 +35,7 @@ from streams.settings import Settings
 log = logging.getLogger("tierflow.agents.loyalty")
 
 STATS_EVERY = 10.0  # seconds between throughput log lines
+HEALTH_EVERY = 10.0  # seconds between health lines (input flow through the worker)
 
 
 @dataclass(slots=True)
@@ -148,6 +149,7 @@ def register_member_agent(
     checkpoint = Checkpoint(app, table, topic_names, settings.partitions)
     snapshots = member_snapshots(codec, program, topic_names)
     fence = Fence(app)
+    intake = IntakeCounters()
     aligner = EventTimeAligner(
         topics=tuple(settings.topic(name) for name in (RECEIPTS, MEMBER_EVENTS, REVIEW_TICKS)),
         lag=input_lag(app),
@@ -190,7 +192,8 @@ def register_member_agent(
         # the aligner holds is dropped, and the partitions are read again from their
         # committed offsets.
         rebalances = fence.rebalances
-        async for taken in take_batches(stream, settings.batch_size, settings.batch_within):
+        batches = take_batches(stream, settings.batch_size, settings.batch_within, intake)
+        async for taken in batches:
             if fence.rebalances != rebalances:
                 rebalances = fence.rebalances
                 book.stale += len(aligner.forget_all())
@@ -204,6 +207,37 @@ def register_member_agent(
             events = aligner.release() if aligner.held() else []
             if events:
                 await apply_events(stream, events)
+
+    @app.timer(HEALTH_EVERY, name="tierflow.worker_health")
+    async def health() -> None:
+        """One line every HEALTH_EVERY seconds on how input flows through this worker, so a
+        worker that stops applying shows where: intake, aligner, or Faust's consumer."""
+        consumer = app.consumer
+        try:
+            assigned, paused = len(consumer.assignment()), len(consumer._paused_partitions)
+            flow, unacked = consumer.flow_active, len(consumer.unacked)
+        except Exception:  # the consumer is not started yet
+            return
+        log.info(
+            "worker_health taken=%d yields=%d intake_waiting=%s held=%d stale=%d "
+            "abandoned_batches=%d batches=%d inputs=%d rebalancing=%s generation=%s "
+            "flow_active=%s flow_control=%s assigned=%d paused=%d unacked=%d",
+            intake.taken,
+            intake.yields,
+            intake.waiting,
+            aligner.held(),
+            book.stale,
+            book.abandoned_batches,
+            book.batches,
+            book.inputs,
+            app.rebalancing,
+            app.consumer_generation_id,
+            flow,
+            app.flow_control.is_active(),
+            assigned,
+            paused,
+            unacked,
+        )
 
     async def apply_events(stream: Any, events: list[Any]) -> None:
         messages = [
