@@ -8,6 +8,7 @@ Personal data (name, email, phone, consents) only with `?include_personal=true`.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -15,6 +16,8 @@ from typing import Any
 
 from agents.member_record import MemberRecord
 from agents.rules.program import Program
+
+log = logging.getLogger("tierflow.agents.api")
 
 PUBLIC_FIELDS = (
     "member_id",
@@ -60,6 +63,7 @@ def member_document(member_id: str, view: Any, include_personal: bool) -> dict[s
 
 
 def register_member_api(app: Any, program: Program, table: Any) -> None:
+    import aiohttp
     from faust.exceptions import SameNode
     from faust.web.exceptions import ServiceUnavailable
 
@@ -75,6 +79,11 @@ def register_member_api(app: Any, program: Program, table: Any) -> None:
             pass
         except (ServiceUnavailable, KeyError, TypeError):
             return view.json({"error": "not_ready", "member_id": member_id}, status=503)
+        except (aiohttp.ClientError, OSError) as error:
+            # The owner the assignment names is gone (it left, or a rebalance is under
+            # way): the caller retries; no traceback per request in the log.
+            log.warning("member_lookup_owner_unreachable member_id=%s error=%s", member_id, error)
+            return view.json({"error": "owner_unavailable", "member_id": member_id}, status=503)
         raw = table.get(member_id.encode())
         record = MemberRecord.from_bytes(raw) if raw is not None else None
         if record is None or record.state is None or not record.state.is_member:
