@@ -216,12 +216,18 @@ def register_member_agent(
         try:
             assigned, paused = len(consumer.assignment()), len(consumer._paused_partitions)
             flow, unacked = consumer.flow_active, len(consumer.unacked)
+            active = len(consumer._active_partitions or ())
+            kafka = consumer._thread._consumer  # aiokafka, in Faust's consumer thread
+            reassigning = kafka._subscription.reassignment_in_progress
+            buffered = len(kafka._fetcher._records)
+            calls = consumer._thread.method_queue._queue.qsize()
         except Exception:  # the consumer is not started yet
             return
         log.info(
             "worker_health taken=%d yields=%d intake_waiting=%s held=%d stale=%d "
             "abandoned_batches=%d batches=%d inputs=%d rebalancing=%s generation=%s "
-            "flow_active=%s flow_control=%s assigned=%d paused=%d unacked=%d",
+            "flow_active=%s flow_control=%s assigned=%d paused=%d active=%d unacked=%d "
+            "kafka_reassigning=%s kafka_buffered=%d thread_calls=%d",
             intake.taken,
             intake.yields,
             intake.waiting,
@@ -236,7 +242,11 @@ def register_member_agent(
             app.flow_control.is_active(),
             assigned,
             paused,
+            active,
             unacked,
+            reassigning,
+            buffered,
+            calls,
         )
 
     async def apply_events(stream: Any, events: list[Any]) -> None:
