@@ -219,15 +219,28 @@ def register_member_agent(
             active = len(consumer._active_partitions or ())
             kafka = consumer._thread._consumer  # aiokafka, in Faust's consumer thread
             reassigning = kafka._subscription.reassignment_in_progress
-            buffered = len(kafka._fetcher._records)
+            fetcher = kafka._fetcher
+            buffered = len(fetcher._records)
             calls = consumer._thread.method_queue._queue.qsize()
+            fetching = "dead" if fetcher._fetch_task.done() else "alive"
+            in_flight, pending = len(fetcher._in_flight), len(fetcher._pending_tasks)
+            assignment = kafka._subscription.subscription.assignment
+            odd = [
+                f"{tp.topic.rsplit('.', 1)[-1]}/{tp.partition}:"
+                f"{'paused' if assignment.state_value(tp).paused else ''}"
+                f"{'' if assignment.state_value(tp).has_valid_position else 'noposition'}"
+                for tp in assignment.tps
+                if assignment.state_value(tp).paused
+                or not assignment.state_value(tp).has_valid_position
+            ]
         except Exception:  # the consumer is not started yet
             return
         log.info(
             "worker_health taken=%d yields=%d intake_waiting=%s held=%d stale=%d "
             "abandoned_batches=%d batches=%d inputs=%d rebalancing=%s generation=%s "
             "flow_active=%s flow_control=%s assigned=%d paused=%d active=%d unacked=%d "
-            "kafka_reassigning=%s kafka_buffered=%d thread_calls=%d",
+            "kafka_reassigning=%s kafka_buffered=%d thread_calls=%d kafka_fetch_task=%s "
+            "kafka_in_flight=%d kafka_pending=%d kafka_odd=%s",
             intake.taken,
             intake.yields,
             intake.waiting,
@@ -247,6 +260,10 @@ def register_member_agent(
             reassigning,
             buffered,
             calls,
+            fetching,
+            in_flight,
+            pending,
+            ",".join(odd) or "-",
         )
 
     async def apply_events(stream: Any, events: list[Any]) -> None:
