@@ -212,6 +212,8 @@ def register_member_agent(
     async def health() -> None:
         """One line every HEALTH_EVERY seconds on how input flows through this worker, so a
         worker that stops applying shows where: intake, aligner, or Faust's consumer."""
+        from faust.types import TP
+
         consumer = app.consumer
         try:
             assigned, paused = len(consumer.assignment()), len(consumer._paused_partitions)
@@ -233,8 +235,25 @@ def register_member_agent(
                 if assignment.state_value(tp).paused
                 or not assignment.state_value(tp).has_valid_position
             ]
+            behind, undelivered = [], []
+            for tp in assignment.tps:
+                if tp.topic not in kind_of_topic:
+                    continue
+                state = assignment.state_value(tp)
+                name = f"{tp.topic.rsplit('.', 1)[-1]}/{tp.partition}"
+                if state.highwater is not None and state.has_valid_position:
+                    if state.highwater > state.position:
+                        behind.append(f"{name}:{state.position}<{state.highwater}")
+                    read = consumer._read_offset.get(TP(tp.topic, tp.partition))
+                    if read is not None and state.position > read + 1:
+                        undelivered.append(f"{name}:{read}<{state.position}")
         except Exception:  # the consumer is not started yet
             return
+        log.info(
+            "worker_health fetch_behind=%s fetched_undelivered=%s",
+            ",".join(behind) or "-",
+            ",".join(undelivered) or "-",
+        )
         log.info(
             "worker_health taken=%d yields=%d intake_waiting=%s held=%d stale=%d "
             "abandoned_batches=%d batches=%d inputs=%d rebalancing=%s generation=%s "
