@@ -235,7 +235,7 @@ def register_member_agent(
                 if assignment.state_value(tp).paused
                 or not assignment.state_value(tp).has_valid_position
             ]
-            behind, undelivered = [], []
+            behind, undelivered, uncommitted = [], [], []
             for tp in assignment.tps:
                 if tp.topic not in kind_of_topic:
                     continue
@@ -244,15 +244,26 @@ def register_member_agent(
                 if state.highwater is not None and state.has_valid_position:
                     if state.highwater > state.position:
                         behind.append(f"{name}:{state.position}<{state.highwater}")
-                    read = consumer._read_offset.get(TP(tp.topic, tp.partition))
+                    faust_tp = TP(tp.topic, tp.partition)
+                    read = consumer._read_offset.get(faust_tp)
                     if read is not None and state.position > read + 1:
                         undelivered.append(f"{name}:{read}<{state.position}")
+                    committed = consumer._committed_offset.get(faust_tp)
+                    if read is not None and (committed is None or committed <= read):
+                        acked = consumer._acked.get(faust_tp) or []
+                        gaps = len(consumer._gap.get(faust_tp) or ())
+                        uncommitted.append(
+                            f"{name}:committed={committed},read={read},acked={len(acked)}"
+                            f"[{min(acked) if acked else '-'}..{max(acked) if acked else '-'}]"
+                            f",gaps={gaps}"
+                        )
         except Exception:  # the consumer is not started yet
             return
         log.info(
-            "worker_health fetch_behind=%s fetched_undelivered=%s",
+            "worker_health fetch_behind=%s fetched_undelivered=%s uncommitted=%s",
             ",".join(behind) or "-",
             ",".join(undelivered) or "-",
+            ";".join(uncommitted) or "-",
         )
         log.info(
             "worker_health taken=%d yields=%d intake_waiting=%s held=%d stale=%d "
