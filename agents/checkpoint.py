@@ -46,6 +46,17 @@ class Checkpoint:
         self.table = table
         self.topic_names = topic_names
         self._partitions: dict[str, int] = {}
+        self._writing = 0  # member-record writes under way (step 3)
+        self._written = asyncio.Event()
+        self._written.set()
+
+    async def quiesce(self) -> None:
+        """Wait until no step 3 is under way. A rebalance's revoke (and the worker's
+        shutdown) waits here, then flushes the producer: every changelog record a batch
+        wrote before the fence closed is on the broker before the partition can move, so
+        its next owner's recovery reads it (a later write would land after that recovery and
+        take the member back to an older state at the next one)."""
+        await self._written.wait()
 
     async def commit(self, result: BatchResult, still_current: Callable[[], bool]) -> bool:
         """Steps 1-3; False (nothing written to the table) if `still_current()` says a
@@ -60,7 +71,14 @@ class Checkpoint:
         await self._send_batched(result.outgoing)
         if not still_current():
             return False
-        await self._write_members(result)
+        self._writing += 1
+        self._written.clear()
+        try:
+            await self._write_members(result)
+        finally:
+            self._writing -= 1
+            if self._writing == 0:
+                self._written.set()
         return True
 
     async def _write_members(self, result: BatchResult) -> None:

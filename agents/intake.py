@@ -40,6 +40,7 @@ class Fence:
         self.app = app
         self.leaving: int | None = None  # the generation the rebalance under way leaves
         self.rebalances = 0
+        self.closed = False  # the worker is shutting down: nothing is current any more
         start = app.on_rebalance_start
 
         def on_rebalance_start() -> None:
@@ -49,7 +50,12 @@ class Fence:
 
         app.on_rebalance_start = on_rebalance_start
 
+    def close(self) -> None:
+        self.closed = True
+
     def current(self, event: Any) -> bool:
+        if self.closed:
+            return False
         generation = event.message.generation_id
         if generation != self.app.consumer_generation_id:
             return False

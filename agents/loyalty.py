@@ -16,6 +16,7 @@ from typing import Any
 
 from agents.alignment import EventTimeAligner, Lag
 from agents.checkpoint import Checkpoint
+from agents.gaps import GapWatch
 from agents.intake import Fence, IntakeCounters, take_batches
 from agents.member_batch import (
     MEMBER_EVENTS,
@@ -36,6 +37,7 @@ log = logging.getLogger("tierflow.agents.loyalty")
 
 STATS_EVERY = 10.0  # seconds between throughput log lines
 HEALTH_EVERY = 10.0  # seconds between health lines (input flow through the worker)
+GAP_CHECK_EVERY = 5.0  # seconds between checks for input offsets lost before their ack
 
 
 @dataclass(slots=True)
@@ -149,6 +151,7 @@ def register_member_agent(
     checkpoint = Checkpoint(app, table, topic_names, settings.partitions)
     snapshots = member_snapshots(codec, program, topic_names)
     fence = Fence(app)
+    gaps = GapWatch()
     intake = IntakeCounters()
     aligner = EventTimeAligner(
         topics=tuple(settings.topic(name) for name in (RECEIPTS, MEMBER_EVENTS, REVIEW_TICKS)),
@@ -173,12 +176,24 @@ def register_member_agent(
             time.monotonic() - started,
         )
 
-    # Plain functions: mode's signals call them with (sender, partitions) and await only
-    # what is awaitable. A newly assigned partition's table is recovered from the
-    # changelog first, so its index is rebuilt at its first tick.
+    # mode's signals call receivers with (sender, partitions) and await those that are
+    # coroutines. A newly assigned partition's table is recovered from the changelog
+    # first, so its index is rebuilt at its first tick.
     @app.on_partitions_revoked.connect
-    def forget_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
+    async def forget_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
         book.index.forget({tp.partition for tp in revoked})
+        # The fence is closed since the rebalance began (agents/intake.py); a batch that
+        # passed it before is finishing its member writes: they reach the broker before the
+        # partitions can move (agents/checkpoint.py, `quiesce`).
+        await checkpoint.quiesce()
+        await app.producer.flush()
+
+    @app.on_before_shutdown.connect
+    async def close_fence(sender: Any, **kwargs: Any) -> None:
+        # Faust flushes the producer right after this and leaves the group later: no batch
+        # may write member records after the flush.
+        fence.close()
+        await checkpoint.quiesce()
 
     @app.on_partitions_assigned.connect
     def forget_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
@@ -207,6 +222,37 @@ def register_member_agent(
             events = aligner.release() if aligner.held() else []
             if events:
                 await apply_events(stream, events)
+
+    @app.timer(GAP_CHECK_EVERY, name="tierflow.input_gaps")
+    async def read_lost_offsets_again() -> None:
+        """Seek an input partition back to its committed offset when offsets below its
+        acknowledged ones went missing (agents/gaps.py)."""
+        from faust.types import TP
+
+        consumer = app.consumer
+        if app.rebalancing or fence.closed:
+            return
+        try:
+            assigned = [tp for tp in consumer.assignment() if tp.topic in kind_of_topic]
+        except Exception:  # the consumer is not started yet
+            return
+        for tp in assigned:
+            tp = TP(tp.topic, tp.partition)
+            committed = consumer._committed_offset.get(tp)
+            if not gaps.lost(tp, committed, consumer._acked.get(tp) or ()):
+                continue
+            acked = consumer._acked.get(tp) or [committed]
+            log.warning(
+                "input_gap_read_again topic=%s partition=%d committed=%s lowest_acked=%d "
+                "missing=%d",
+                tp.topic,
+                tp.partition,
+                committed,
+                min(acked),
+                min(acked) - committed,
+            )
+            await consumer.seek(tp, committed)
+            gaps.repaired(tp)
 
     @app.timer(HEALTH_EVERY, name="tierflow.worker_health")
     async def health() -> None:
@@ -267,7 +313,8 @@ def register_member_agent(
         )
         log.info(
             "worker_health taken=%d yields=%d intake_waiting=%s held=%d stale=%d "
-            "abandoned_batches=%d batches=%d inputs=%d rebalancing=%s generation=%s "
+            "abandoned_batches=%d gap_repairs=%d batches=%d inputs=%d rebalancing=%s "
+            "generation=%s "
             "flow_active=%s flow_control=%s assigned=%d paused=%d active=%d unacked=%d "
             "kafka_reassigning=%s kafka_buffered=%d thread_calls=%d kafka_fetch_task=%s "
             "kafka_in_flight=%d kafka_pending=%d kafka_odd=%s",
@@ -277,6 +324,7 @@ def register_member_agent(
             aligner.held(),
             book.stale,
             book.abandoned_batches,
+            gaps.repairs,
             book.batches,
             book.inputs,
             app.rebalancing,

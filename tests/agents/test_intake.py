@@ -118,3 +118,12 @@ def test_input_of_the_generation_a_rebalance_leaves_is_stale_from_its_first_mome
 
     app.rebalancing = False
     assert fence.current(after) and not fence.current(before)
+
+
+def test_nothing_is_current_once_the_worker_shuts_down() -> None:
+    app = _app(generation=2)
+    fence = Fence(app)
+    event = _event(2)
+    assert fence.current(event)
+    fence.close()
+    assert not fence.current(event)
