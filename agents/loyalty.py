@@ -256,7 +256,13 @@ def register_member_agent(
 
     @app.timer(HEALTH_EVERY, name="tierflow.worker_health")
     async def health() -> None:
-        """One line every HEALTH_EVERY seconds on how input flows through this worker, so a
+        try:
+            log_health()
+        except Exception:  # a diagnostic must never stop the worker
+            log.exception("worker_health_failed")
+
+    def log_health() -> None:
+        """Two lines every HEALTH_EVERY seconds on how input flows through this worker, so a
         worker that stops applying shows where: intake, aligner, or Faust's consumer."""
         from faust.types import TP
 
@@ -297,11 +303,11 @@ def register_member_agent(
                     committed = consumer._committed_offset.get(faust_tp)
                     if read is not None and (committed is None or committed <= read):
                         acked = consumer._acked.get(faust_tp) or []
-                        gaps = len(consumer._gap.get(faust_tp) or ())
+                        gap_count = len(consumer._gap.get(faust_tp) or ())
                         uncommitted.append(
                             f"{name}:committed={committed},read={read},acked={len(acked)}"
                             f"[{min(acked) if acked else '-'}..{max(acked) if acked else '-'}]"
-                            f",gaps={gaps}"
+                            f",gaps={gap_count}"
                         )
         except Exception:  # the consumer is not started yet
             return
