@@ -54,9 +54,12 @@ class Fence:
         self.closed = True
 
     def current(self, event: Any) -> bool:
+        return self.current_message(event.message)
+
+    def current_message(self, message: Any) -> bool:
         if self.closed:
             return False
-        generation = event.message.generation_id
+        generation = message.generation_id
         if generation != self.app.consumer_generation_id:
             return False
         return not (self.app.rebalancing and generation == self.leaving)
@@ -129,3 +132,33 @@ async def take_batches(
     finally:
         stream.enable_acks = acks_before
         stream._processors.remove(add_to_buffer)
+
+
+def fence_acks() -> None:
+    """Make Faust's consumer ignore the acknowledgement of a message the app's fence
+    (`app.tierflow_fence`) calls stale.
+
+    Faust's stream acknowledges, without processing them, the messages it skips because
+    their generation is over (faust/streams.py, `_py_aiter`), and between a revoke and the
+    seek that ends a rebalance the consumer knows no committed offset for the partition, so
+    its commit timer commits the first run of acknowledged offsets it holds. Together they
+    committed offsets past input that was never applied (seen: a receipt's points missing
+    from the member's balance after a rebalance, although its ledger entry went out). With
+    this, only input read in the current assignment counts towards a commit; the rest is
+    read again from the committed offset.
+    """
+    from faust.transport.consumer import Consumer
+
+    original = Consumer.ack
+    if getattr(original, "tierflow_fenced", False):
+        return
+
+    def ack(self: Any, message: Any) -> bool:
+        fence = getattr(self.app, "tierflow_fence", None)
+        if fence is not None and not fence.current_message(message):
+            self._unacked_messages.discard(message)  # no longer tracked: read again
+            return False
+        return bool(original(self, message))
+
+    ack.tierflow_fenced = True  # type: ignore[attr-defined]
+    Consumer.ack = ack  # type: ignore[method-assign]

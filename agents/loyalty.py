@@ -151,6 +151,7 @@ def register_member_agent(
     checkpoint = Checkpoint(app, table, topic_names, settings.partitions)
     snapshots = member_snapshots(codec, program, topic_names)
     fence = Fence(app)
+    app.tierflow_fence = fence  # Faust's consumer consults it before counting an ack
     gaps = GapWatch()
     intake = IntakeCounters()
     aligner = EventTimeAligner(

@@ -127,3 +127,44 @@ def test_nothing_is_current_once_the_worker_shuts_down() -> None:
     assert fence.current(event)
     fence.close()
     assert not fence.current(event)
+
+
+def test_faust_counts_no_acknowledgement_of_a_stale_message() -> None:
+    from collections import defaultdict
+
+    from faust.transport.consumer import Consumer
+    from faust.types import TP
+
+    from agents.intake import fence_acks
+
+    fence_acks()
+    app = _app(generation=7)
+    app.topics = SimpleNamespace(acks_enabled_for=lambda topic: True)
+    app.tierflow_fence = Fence(app)
+
+    class Bare(Consumer):  # only `ack` is exercised; the abstract I/O is never called
+        pass
+
+    Bare.__abstractmethods__ = frozenset()
+    consumer = object.__new__(Bare)
+    consumer.app = app
+    consumer._committed_offset = defaultdict(lambda: None)
+    consumer._acked = defaultdict(list)
+    consumer._acked_index = defaultdict(set)
+    consumer._unacked_messages = set()
+    consumer._n_acked = 0
+    consumer._waiting_for_ack = None
+    tp = TP("t.pos.receipts", 3)
+
+    class Message(SimpleNamespace):
+        __hash__ = object.__hash__  # Faust keeps unacknowledged messages in a set
+
+    def message(offset: int, generation: int) -> Any:
+        return Message(tp=tp, topic=tp.topic, offset=offset, generation_id=generation, acked=False)
+
+    current, stale = message(10, 7), message(11, 6)
+    consumer._unacked_messages.update({current, stale})
+    assert consumer.ack(current) is True
+    assert consumer.ack(stale) is False  # skipped by Faust's stream, or read before
+    assert consumer._acked[tp] == [10]  # only the current one can be committed
+    assert consumer._unacked_messages == set()
