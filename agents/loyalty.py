@@ -16,6 +16,7 @@ from typing import Any
 
 from agents.alignment import EventTimeAligner, Lag
 from agents.checkpoint import Checkpoint
+from agents.contiguity import ContiguityGuard, Verdict
 from agents.gaps import GapWatch
 from agents.intake import Fence, IntakeCounters, take_batches
 from agents.member_batch import (
@@ -153,6 +154,7 @@ def register_member_agent(
     fence = Fence(app)
     app.tierflow_fence = fence  # Faust's consumer consults it before counting an ack
     gaps = GapWatch()
+    contiguity = ContiguityGuard()
     intake = IntakeCounters()
     aligner = EventTimeAligner(
         topics=tuple(settings.topic(name) for name in (RECEIPTS, MEMBER_EVENTS, REVIEW_TICKS)),
@@ -207,17 +209,34 @@ def register_member_agent(
         # Input read before a rebalance is never applied after it (agents/intake.py): what
         # the aligner holds is dropped, and the partitions are read again from their
         # committed offsets.
+        from faust.types import TP
+
         rebalances = fence.rebalances
         batches = take_batches(stream, settings.batch_size, settings.batch_within, intake)
         async for taken in batches:
             if fence.rebalances != rebalances:
                 rebalances = fence.rebalances
                 book.stale += len(aligner.forget_all())
+                contiguity.reset()
             for event in taken:
                 if not fence.current(event):
                     book.stale += 1
                     continue
                 message = event.message
+                tp = TP(message.topic, message.partition)
+                committed = app.consumer._committed_offset.get(tp)
+                verdict = contiguity.check(tp, message.offset, committed)
+                if verdict is Verdict.SEEK:
+                    log.warning(
+                        "input_skipped_read_again topic=%s partition=%d expected=%d got=%d",
+                        tp.topic,
+                        tp.partition,
+                        contiguity.expected(tp),
+                        message.offset,
+                    )
+                    await app.consumer.seek(tp, contiguity.expected(tp))
+                if verdict is not Verdict.APPLY:
+                    continue
                 stamp = int((message.timestamp or 0) * 1000)
                 aligner.add(message.topic, message.partition, message.offset, stamp, event)
             events = aligner.release() if aligner.held() else []
@@ -320,7 +339,8 @@ def register_member_agent(
         )
         log.info(
             "worker_health taken=%d yields=%d intake_waiting=%s held=%d stale=%d "
-            "abandoned_batches=%d gap_repairs=%d batches=%d inputs=%d rebalancing=%s "
+            "abandoned_batches=%d gap_repairs=%d skip_rereads=%d batches=%d inputs=%d "
+            "rebalancing=%s "
             "generation=%s "
             "flow_active=%s flow_control=%s assigned=%d paused=%d active=%d unacked=%d "
             "kafka_reassigning=%s kafka_buffered=%d thread_calls=%d kafka_fetch_task=%s "
@@ -332,6 +352,7 @@ def register_member_agent(
             book.stale,
             book.abandoned_batches,
             gaps.repairs,
+            contiguity.seeks,
             book.batches,
             book.inputs,
             app.rebalancing,
