@@ -90,6 +90,21 @@ class MemberBook:
             self._last_log, self._last_inputs = now, self.inputs
 
 
+async def seek(consumer: Any, tp: Any, offset: int) -> None:
+    """Move an input partition's fetch position back to `offset`, in Faust's consumer
+    thread, where aiokafka runs. Faust's own `Consumer.seek` calls aiokafka's `seek` from
+    the agent's thread (faust/transport/consumer.py, `ThreadDelegateConsumer._seek`), whose
+    fetcher wake-up is not thread-safe: seen here as a seek after which the partition's
+    records never came. Faust's `perform_seek` goes through `call_thread`; so does this."""
+    thread = consumer._thread
+
+    async def seek_there() -> None:
+        thread._ensure_consumer().seek(tp, offset)
+
+    await thread.call_thread(seek_there)
+    consumer._read_offset[tp] = offset
+
+
 def input_lag(app: Any) -> Lag:
     """How far the broker is ahead of the last record delivered, from the consumer's
     high-water marks (None until the consumer has fetched the partition)."""
@@ -234,7 +249,7 @@ def register_member_agent(
                         contiguity.expected(tp),
                         message.offset,
                     )
-                    await app.consumer.seek(tp, contiguity.expected(tp))
+                    await seek(app.consumer, tp, contiguity.expected(tp))
                 if verdict is not Verdict.APPLY:
                     continue
                 stamp = int((message.timestamp or 0) * 1000)
@@ -271,7 +286,7 @@ def register_member_agent(
                 min(acked),
                 min(acked) - committed,
             )
-            await consumer.seek(tp, committed)
+            await seek(consumer, tp, committed)
             gaps.repaired(tp)
 
     @app.timer(HEALTH_EVERY, name="tierflow.worker_health")
