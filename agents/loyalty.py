@@ -16,7 +16,7 @@ from typing import Any
 
 from agents.alignment import EventTimeAligner, Lag
 from agents.checkpoint import Checkpoint
-from agents.contiguity import ContiguityGuard, Verdict
+from agents.contiguity import ContiguityWatch
 from agents.gaps import GapWatch
 from agents.intake import Fence, IntakeCounters, take_batches
 from agents.member_batch import (
@@ -169,7 +169,7 @@ def register_member_agent(
     fence = Fence(app)
     app.tierflow_fence = fence  # Faust's consumer consults it before counting an ack
     gaps = GapWatch()
-    contiguity = ContiguityGuard()
+    contiguity = ContiguityWatch()
     intake = IntakeCounters()
     aligner = EventTimeAligner(
         topics=tuple(settings.topic(name) for name in (RECEIPTS, MEMBER_EVENTS, REVIEW_TICKS)),
@@ -240,18 +240,15 @@ def register_member_agent(
                 message = event.message
                 tp = TP(message.topic, message.partition)
                 committed = app.consumer._committed_offset.get(tp)
-                verdict = contiguity.check(tp, message.offset, committed)
-                if verdict is Verdict.SEEK:
+                skipped = contiguity.observe(tp, message.offset, committed)
+                if skipped:
                     log.warning(
-                        "input_skipped_read_again topic=%s partition=%d expected=%d got=%d",
+                        "input_skipped topic=%s partition=%d offset=%d never_delivered=%d",
                         tp.topic,
                         tp.partition,
-                        contiguity.expected(tp),
                         message.offset,
+                        skipped,
                     )
-                    await seek(app.consumer, tp, contiguity.expected(tp))
-                if verdict is not Verdict.APPLY:
-                    continue
                 stamp = int((message.timestamp or 0) * 1000)
                 aligner.add(message.topic, message.partition, message.offset, stamp, event)
             events = aligner.release() if aligner.held() else []
@@ -354,7 +351,7 @@ def register_member_agent(
         )
         log.info(
             "worker_health taken=%d yields=%d intake_waiting=%s held=%d stale=%d "
-            "abandoned_batches=%d gap_repairs=%d skip_rereads=%d batches=%d inputs=%d "
+            "abandoned_batches=%d gap_repairs=%d skipped_runs=%d batches=%d inputs=%d "
             "rebalancing=%s "
             "generation=%s "
             "flow_active=%s flow_control=%s assigned=%d paused=%d active=%d unacked=%d "
@@ -367,7 +364,7 @@ def register_member_agent(
             book.stale,
             book.abandoned_batches,
             gaps.repairs,
-            contiguity.seeks,
+            contiguity.skipped_runs,
             book.batches,
             book.inputs,
             app.rebalancing,
