@@ -18,6 +18,7 @@ from agents.alignment import EventTimeAligner, Lag
 from agents.checkpoint import Checkpoint
 from agents.contiguity import ContiguityWatch
 from agents.gaps import GapWatch
+from agents.health import log_health
 from agents.intake import Fence, IntakeCounters, take_batches
 from agents.member_batch import (
     MEMBER_EVENTS,
@@ -37,7 +38,7 @@ from streams.settings import Settings
 log = logging.getLogger("tierflow.agents.loyalty")
 
 STATS_EVERY = 10.0  # seconds between throughput log lines
-HEALTH_EVERY = 10.0  # seconds between health lines (input flow through the worker)
+HEALTH_EVERY = 10.0  # seconds between health lines (agents/health.py)
 GAP_CHECK_EVERY = 5.0  # seconds between checks for input offsets lost before their ack
 
 
@@ -289,100 +290,9 @@ def register_member_agent(
     @app.timer(HEALTH_EVERY, name="tierflow.worker_health")
     async def health() -> None:
         try:
-            log_health()
+            log_health(app, set(kind_of_topic), intake, aligner, book, gaps, contiguity)
         except Exception:  # a diagnostic must never stop the worker
             log.exception("worker_health_failed")
-
-    def log_health() -> None:
-        """Two lines every HEALTH_EVERY seconds on how input flows through this worker, so a
-        worker that stops applying shows where: intake, aligner, or Faust's consumer."""
-        from faust.types import TP
-
-        consumer = app.consumer
-        try:
-            assigned, paused = len(consumer.assignment()), len(consumer._paused_partitions)
-            flow, unacked = consumer.flow_active, len(consumer.unacked)
-            active = len(consumer._active_partitions or ())
-            kafka = consumer._thread._consumer  # aiokafka, in Faust's consumer thread
-            reassigning = kafka._subscription.reassignment_in_progress
-            fetcher = kafka._fetcher
-            buffered = len(fetcher._records)
-            calls = consumer._thread.method_queue._queue.qsize()
-            fetching = "dead" if fetcher._fetch_task.done() else "alive"
-            in_flight, pending = len(fetcher._in_flight), len(fetcher._pending_tasks)
-            assignment = kafka._subscription.subscription.assignment
-            odd = [
-                f"{tp.topic.rsplit('.', 1)[-1]}/{tp.partition}:"
-                f"{'paused' if assignment.state_value(tp).paused else ''}"
-                f"{'' if assignment.state_value(tp).has_valid_position else 'noposition'}"
-                for tp in assignment.tps
-                if assignment.state_value(tp).paused
-                or not assignment.state_value(tp).has_valid_position
-            ]
-            behind, undelivered, uncommitted = [], [], []
-            for tp in assignment.tps:
-                if tp.topic not in kind_of_topic:
-                    continue
-                state = assignment.state_value(tp)
-                name = f"{tp.topic.rsplit('.', 1)[-1]}/{tp.partition}"
-                if state.highwater is not None and state.has_valid_position:
-                    if state.highwater > state.position:
-                        behind.append(f"{name}:{state.position}<{state.highwater}")
-                    faust_tp = TP(tp.topic, tp.partition)
-                    read = consumer._read_offset.get(faust_tp)
-                    if read is not None and state.position > read + 1:
-                        undelivered.append(f"{name}:{read}<{state.position}")
-                    committed = consumer._committed_offset.get(faust_tp)
-                    if read is not None and (committed is None or committed <= read):
-                        acked = consumer._acked.get(faust_tp) or []
-                        gap_count = len(consumer._gap.get(faust_tp) or ())
-                        uncommitted.append(
-                            f"{name}:committed={committed},read={read},acked={len(acked)}"
-                            f"[{min(acked) if acked else '-'}..{max(acked) if acked else '-'}]"
-                            f",gaps={gap_count}"
-                        )
-        except Exception:  # the consumer is not started yet
-            return
-        log.info(
-            "worker_health fetch_behind=%s fetched_undelivered=%s uncommitted=%s",
-            ",".join(behind) or "-",
-            ",".join(undelivered) or "-",
-            ";".join(uncommitted) or "-",
-        )
-        log.info(
-            "worker_health taken=%d yields=%d intake_waiting=%s held=%d stale=%d "
-            "abandoned_batches=%d gap_repairs=%d skipped_runs=%d batches=%d inputs=%d "
-            "rebalancing=%s "
-            "generation=%s "
-            "flow_active=%s flow_control=%s assigned=%d paused=%d active=%d unacked=%d "
-            "kafka_reassigning=%s kafka_buffered=%d thread_calls=%d kafka_fetch_task=%s "
-            "kafka_in_flight=%d kafka_pending=%d kafka_odd=%s",
-            intake.taken,
-            intake.yields,
-            intake.waiting,
-            aligner.held(),
-            book.stale,
-            book.abandoned_batches,
-            gaps.repairs,
-            contiguity.skipped_runs,
-            book.batches,
-            book.inputs,
-            app.rebalancing,
-            app.consumer_generation_id,
-            flow,
-            app.flow_control.is_active(),
-            assigned,
-            paused,
-            active,
-            unacked,
-            reassigning,
-            buffered,
-            calls,
-            fetching,
-            in_flight,
-            pending,
-            ",".join(odd) or "-",
-        )
 
     async def apply_events(stream: Any, events: list[Any]) -> None:
         messages = [
