@@ -162,3 +162,50 @@ def fence_acks() -> None:
 
     ack.tierflow_fenced = True  # type: ignore[attr-defined]
     Consumer.ack = ack  # type: ignore[method-assign]
+
+
+class GatedReadOffsets(dict):  # type: ignore[type-arg]
+    """Faust's consumer `_read_offset` (TP -> last offset its fetcher delivered), with a
+    gate that can be opened per partition.
+
+    Faust's fetcher drops any record below the read offset of its partition
+    (`Consumer._drain_messages`: `offset >= r_offset`). After a seek back, it goes on
+    delivering the batch it holds and so moves the read offset past the seek; the re-read
+    records then all fall below it and are dropped. While a partition's gate is open the
+    fetcher reads `None` (no bound) and delivers everything, and the agent itself drops
+    what it does not want (agents/contiguity.py) until the re-read arrives.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.opened: set[Any] = set()
+
+    def __missing__(self, key: Any) -> None:
+        return None  # Faust's own default: nothing read yet
+
+    def __getitem__(self, key: Any) -> Any:
+        if key in self.opened:
+            return None
+        return super().__getitem__(key)
+
+    def open(self, tp: Any) -> None:
+        self.opened.add(tp)
+
+    def close(self, tp: Any) -> None:
+        self.opened.discard(tp)
+
+
+def gate_read_offsets() -> None:
+    """Give every Faust consumer a `GatedReadOffsets` (once, at import of the app)."""
+    from faust.transport.consumer import Consumer
+
+    original = Consumer.__init__
+    if getattr(original, "tierflow_gated", False):
+        return
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._read_offset = GatedReadOffsets(self._read_offset)
+
+    init.tierflow_gated = True  # type: ignore[attr-defined]
+    Consumer.__init__ = init  # type: ignore[method-assign]

@@ -16,7 +16,7 @@ from typing import Any
 
 from agents.alignment import EventTimeAligner, Lag
 from agents.checkpoint import Checkpoint
-from agents.contiguity import ContiguityWatch
+from agents.contiguity import ContiguityGuard, Verdict
 from agents.gaps import GapWatch
 from agents.health import log_health
 from agents.intake import Fence, IntakeCounters, take_batches
@@ -170,7 +170,7 @@ def register_member_agent(
     fence = Fence(app)
     app.tierflow_fence = fence  # Faust's consumer consults it before counting an ack
     gaps = GapWatch()
-    contiguity = ContiguityWatch()
+    contiguity = ContiguityGuard()
     intake = IntakeCounters()
     aligner = EventTimeAligner(
         topics=tuple(settings.topic(name) for name in (RECEIPTS, MEMBER_EVENTS, REVIEW_TICKS)),
@@ -234,6 +234,8 @@ def register_member_agent(
                 rebalances = fence.rebalances
                 book.stale += len(aligner.forget_all())
                 contiguity.reset()
+                for tp in list(app.consumer._read_offset.opened):
+                    app.consumer._read_offset.close(tp)
             for event in taken:
                 if not fence.current(event):
                     book.stale += 1
@@ -241,15 +243,22 @@ def register_member_agent(
                 message = event.message
                 tp = TP(message.topic, message.partition)
                 committed = app.consumer._committed_offset.get(tp)
-                skipped = contiguity.observe(tp, message.offset, committed)
-                if skipped:
+                verdict = contiguity.check(tp, message.offset, committed)
+                if verdict is Verdict.SEEK:
                     log.warning(
-                        "input_skipped topic=%s partition=%d offset=%d never_delivered=%d",
+                        "input_skipped topic=%s partition=%d offset=%d never_delivered=%d "
+                        "read_again_from=%d",
                         tp.topic,
                         tp.partition,
                         message.offset,
-                        skipped,
+                        message.offset - contiguity.expected(tp),
+                        contiguity.expected(tp),
                     )
+                    app.consumer._read_offset.open(tp)
+                    await seek(app.consumer, tp, contiguity.expected(tp))
+                    continue
+                if verdict is Verdict.DROP:
+                    continue
                 stamp = int((message.timestamp or 0) * 1000)
                 aligner.add(message.topic, message.partition, message.offset, stamp, event)
             events = aligner.release() if aligner.held() else []
