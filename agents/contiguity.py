@@ -15,6 +15,11 @@ showed the gap; offsets with no record make a real gap that the re-read shows ag
 is let through). Gaps of up to `MARKER_SLACK` offsets (transaction markers) pass at once. A
 record below the expected offset is a repeat of one already let through, and passes (the
 member record skips it).
+
+The seek needs the partition's read-offset gate open (agents/intake.py,
+`GatedReadOffsets`): Faust's fetcher drops records below the last offset it delivered, and
+it goes on delivering the batch it holds after a seek, so without the gate the re-read
+records were all dropped and the partition stopped.
 """
 
 from __future__ import annotations
