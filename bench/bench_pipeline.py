@@ -262,11 +262,21 @@ def main() -> None:
     args = parser.parse_args()
 
     bootstrap = os.environ.get("TIERFLOW_BOOTSTRAP_SERVERS")
-    if not bootstrap:
-        from streams.broker import start_broker
-        from streams.settings import Settings
+    if bootstrap:
+        run(bootstrap, args)
+        return
+    from streams.broker import start_broker, stop_broker
+    from streams.settings import Settings
 
-        bootstrap = start_broker(Settings()).bootstrap_servers
+    broker = start_broker(Settings())
+    try:
+        run(broker.bootstrap_servers, args)
+    finally:
+        if not broker.reused:  # stop what this run started; a running broker is left be
+            stop_broker(Settings())
+
+
+def run(bootstrap: str, args: Any) -> None:
     overrides = {"review_timer": False}
     if args.commit_interval is not None:
         overrides["commit_interval"] = args.commit_interval
