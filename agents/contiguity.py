@@ -47,10 +47,6 @@ class ContiguityGuard:
     seeks: int = 0
     dropped: int = 0
 
-    @property
-    def skipped_runs(self) -> int:
-        return self.seeks
-
     def check(self, tp: Hashable, offset: int, committed: int | None) -> Verdict:
         """`committed`: the partition's committed offset, used while nothing of it has
         been let through since the assignment (None: unknown, anything goes)."""

@@ -194,6 +194,10 @@ class GatedReadOffsets(dict):  # type: ignore[type-arg]
     def close(self, tp: Any) -> None:
         self.opened.discard(tp)
 
+    def close_all(self) -> None:
+        """A new assignment: Faust's seek to the committed offsets resets every bound."""
+        self.opened.clear()
+
 
 def gate_read_offsets() -> None:
     """Give every Faust consumer a `GatedReadOffsets` (once, at import of the app)."""

@@ -96,7 +96,10 @@ async def seek(consumer: Any, tp: Any, offset: int) -> None:
     thread, where aiokafka runs. Faust's own `Consumer.seek` calls aiokafka's `seek` from
     the agent's thread (faust/transport/consumer.py, `ThreadDelegateConsumer._seek`), whose
     fetcher wake-up is not thread-safe: seen here as a seek after which the partition's
-    records never came. Faust's `perform_seek` goes through `call_thread`; so does this."""
+    records never came. Faust's `perform_seek` goes through `call_thread`; so does this.
+    The partition's read-offset gate opens first (agents/intake.py, `GatedReadOffsets`), or
+    Faust's fetcher drops the re-read records as older than what it delivered since."""
+    consumer._read_offset.open(tp)
     thread = consumer._thread
 
     async def seek_there() -> None:
@@ -234,8 +237,7 @@ def register_member_agent(
                 rebalances = fence.rebalances
                 book.stale += len(aligner.forget_all())
                 contiguity.reset()
-                for tp in list(app.consumer._read_offset.opened):
-                    app.consumer._read_offset.close(tp)
+                app.consumer._read_offset.close_all()
             for event in taken:
                 if not fence.current(event):
                     book.stale += 1
@@ -254,7 +256,6 @@ def register_member_agent(
                         message.offset - contiguity.expected(tp),
                         contiguity.expected(tp),
                     )
-                    app.consumer._read_offset.open(tp)
                     await seek(app.consumer, tp, contiguity.expected(tp))
                     continue
                 if verdict is Verdict.DROP:
