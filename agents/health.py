@@ -94,7 +94,7 @@ def log_health(
         book.stale,
         book.abandoned_batches,
         gaps.repairs,
-        contiguity.seeks,
+        contiguity.skipped_runs,
         book.batches,
         book.inputs,
         app.rebalancing,

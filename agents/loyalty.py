@@ -16,7 +16,7 @@ from typing import Any
 
 from agents.alignment import EventTimeAligner, Lag
 from agents.checkpoint import Checkpoint
-from agents.contiguity import ContiguityGuard, Verdict
+from agents.contiguity import ContiguityWatch
 from agents.gaps import GapWatch
 from agents.health import log_health
 from agents.intake import Fence, IntakeCounters, take_batches
@@ -96,10 +96,7 @@ async def seek(consumer: Any, tp: Any, offset: int) -> None:
     thread, where aiokafka runs. Faust's own `Consumer.seek` calls aiokafka's `seek` from
     the agent's thread (faust/transport/consumer.py, `ThreadDelegateConsumer._seek`), whose
     fetcher wake-up is not thread-safe: seen here as a seek after which the partition's
-    records never came. Faust's `perform_seek` goes through `call_thread`; so does this.
-    The partition's read-offset gate opens first (agents/intake.py, `GatedReadOffsets`), or
-    Faust's fetcher drops the re-read records as older than what it delivered since."""
-    consumer._read_offset.open(tp)
+    records never came. Faust's `perform_seek` goes through `call_thread`; so does this."""
     thread = consumer._thread
 
     async def seek_there() -> None:
@@ -173,7 +170,7 @@ def register_member_agent(
     fence = Fence(app)
     app.tierflow_fence = fence  # Faust's consumer consults it before counting an ack
     gaps = GapWatch()
-    contiguity = ContiguityGuard()
+    contiguity = ContiguityWatch()
     intake = IntakeCounters()
     aligner = EventTimeAligner(
         topics=tuple(settings.topic(name) for name in (RECEIPTS, MEMBER_EVENTS, REVIEW_TICKS)),
@@ -237,7 +234,6 @@ def register_member_agent(
                 rebalances = fence.rebalances
                 book.stale += len(aligner.forget_all())
                 contiguity.reset()
-                app.consumer._read_offset.close_all()
             for event in taken:
                 if not fence.current(event):
                     book.stale += 1
@@ -245,21 +241,15 @@ def register_member_agent(
                 message = event.message
                 tp = TP(message.topic, message.partition)
                 committed = app.consumer._committed_offset.get(tp)
-                verdict = contiguity.check(tp, message.offset, committed)
-                if verdict is Verdict.SEEK:
+                skipped = contiguity.observe(tp, message.offset, committed)
+                if skipped:
                     log.warning(
-                        "input_skipped topic=%s partition=%d offset=%d never_delivered=%d "
-                        "read_again_from=%d",
+                        "input_skipped topic=%s partition=%d offset=%d never_delivered=%d",
                         tp.topic,
                         tp.partition,
                         message.offset,
-                        message.offset - contiguity.expected(tp),
-                        contiguity.expected(tp),
+                        skipped,
                     )
-                    await seek(app.consumer, tp, contiguity.expected(tp))
-                    continue
-                if verdict is Verdict.DROP:
-                    continue
                 stamp = int((message.timestamp or 0) * 1000)
                 aligner.add(message.topic, message.partition, message.offset, stamp, event)
             events = aligner.release() if aligner.held() else []

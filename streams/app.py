@@ -157,7 +157,7 @@ def read_committed_inputs() -> None:
 def create_app(settings: Settings) -> faust.App:
     """The Faust app with its topics, the member table and the agents registered."""
     from agents.api import register_member_api
-    from agents.intake import fence_acks, gate_read_offsets
+    from agents.intake import fence_acks
     from agents.loyalty import register_member_agent
     from agents.ticks import register_review_timer
     from streams.program import load_program
@@ -168,7 +168,6 @@ def create_app(settings: Settings) -> faust.App:
         raise ValueError(f"TIERFLOW_STORE={settings.store!r} is not supported yet; use memory://")
     read_committed_inputs()
     fence_acks()
-    gate_read_offsets()
     program = load_program(settings.program)
     worker_datadir(settings).mkdir(parents=True, exist_ok=True)
     app = faust.App(faust_app_id(settings), **app_settings(settings))

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from streams.settings import Settings
 
 TIERFLOW = Path(sys.executable).with_name("tierflow")
@@ -202,3 +204,23 @@ def wait_consumed(settings: Settings, topic_name: str, timeout: float = 60.0) ->
             return
         time.sleep(0.3)
     raise AssertionError(f"{topic} not consumed in {timeout}s: ends {ends}, committed {committed}")
+
+
+def xfail_if_known_skip_fault(logs: Iterable[Path], difference: str) -> None:
+    """Call when the live outputs differ from the offline core's. If the workers logged
+    `input_skipped` (records Faust never delivered around a rebalance, the open fault of
+    docs/reliability.md), the test is marked xfail with the counts and the difference;
+    otherwise the difference is an unknown fault and the test fails."""
+    lines = [
+        line
+        for log in logs
+        if log.exists()
+        for line in log.read_text(errors="replace").splitlines()
+        if "input_skipped " in line
+    ]
+    if not lines:
+        raise AssertionError(f"outputs differ from the offline core's: {difference}")
+    pytest.xfail(
+        f"open fault (docs/reliability.md): {len(lines)} runs of input never delivered by "
+        f"Faust around rebalances, e.g. {lines[0].split('input_skipped ', 1)[1]}; {difference}"
+    )

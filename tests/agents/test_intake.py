@@ -168,17 +168,3 @@ def test_faust_counts_no_acknowledgement_of_a_stale_message() -> None:
     assert consumer.ack(stale) is False  # skipped by Faust's stream, or read before
     assert consumer._acked[tp] == [10]  # only the current one can be committed
     assert consumer._unacked_messages == set()
-
-
-def test_an_open_gate_lets_faust_deliver_records_below_its_read_offset() -> None:
-    from agents.intake import GatedReadOffsets
-
-    offsets = GatedReadOffsets({"receipts/5": 2761})
-    assert offsets["receipts/5"] == 2761
-    assert offsets["receipts/6"] is None  # nothing read yet, as Faust's defaultdict says
-    offsets.open("receipts/5")
-    assert offsets["receipts/5"] is None  # Faust's fetcher then drops nothing
-    offsets["receipts/5"] = 2800  # the fetcher still records what it delivered
-    assert offsets.get("receipts/5") == 2800
-    offsets.close("receipts/5")
-    assert offsets["receipts/5"] == 2800
