@@ -10,11 +10,8 @@ assignment) and reports how many offsets a record jumped over. Gaps of up to
 `MARKER_SLACK` offsets are transaction markers (a commit marker takes an offset and
 delivers no record).
 
-It reports; it does not repair. Seeking the partition back from the agent races with
-Faust's fetcher, which keeps delivering the batch it holds and then drops the re-read
-records as older than its read offset (docs/streaming.md, "Rebalances"); the repair that
-works is the lost-offset backstop of agents/gaps.py, which acts only once the partition is
-quiet.
+It detects; the agent repairs, by reading the offsets it reports straight from the broker
+(agents/refill.py) and applying them before the record that jumped.
 """
 
 from __future__ import annotations
@@ -31,17 +28,27 @@ class ContiguityWatch:
     skipped_runs: int = 0
     skipped_offsets: int = 0
 
-    def observe(self, tp: Hashable, offset: int, committed: int | None) -> int:
-        """How many offsets before `offset` were never delivered (0: in order, a repeat,
-        or a transaction marker). `committed` is used while nothing of `tp` was delivered
-        since the assignment (None: unknown)."""
+    def observe(self, tp: Hashable, offset: int, committed: int | None) -> range:
+        """The offsets before `offset` that were never delivered (empty: in order, or a
+        repeat). `committed` is used while nothing of `tp` was delivered since the
+        assignment (None: unknown, nothing is reported). Runs of up to `MARKER_SLACK`
+        offsets are reported but not counted as skipped: transaction markers."""
         expected = self._expected.get(tp, committed)
         self._expected[tp] = max(offset + 1, self._expected.get(tp, 0))
-        if expected is None or offset <= expected + MARKER_SLACK:
-            return 0
-        self.skipped_runs += 1
-        self.skipped_offsets += offset - expected
-        return offset - expected
+        if expected is None or offset <= expected:
+            return range(0)
+        if offset - expected > MARKER_SLACK:
+            self.skipped_runs += 1
+            self.skipped_offsets += offset - expected
+        return range(expected, offset)
+
+    def follows(self, tp: Hashable) -> bool:
+        """Whether a record of `tp` was delivered since the assignment."""
+        return tp in self._expected
+
+    def rewind(self, tp: Hashable, offset: int) -> None:
+        """The partition is read again from `offset` (a seek)."""
+        self._expected[tp] = offset
 
     def reset(self) -> None:
         """A new assignment: positions restart from the committed offsets."""

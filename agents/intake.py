@@ -21,7 +21,8 @@ again, which the member record's applied offsets then skipped (docs/reliability.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -36,11 +37,13 @@ class Fence:
     very first moment.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, inputs: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.inputs = inputs  # input topics: only the agent's own acks count (`acks`)
         self.leaving: int | None = None  # the generation the rebalance under way leaves
         self.rebalances = 0
         self.closed = False  # the worker is shutting down: nothing is current any more
+        self._acking = False
         start = app.on_rebalance_start
 
         def on_rebalance_start() -> None:
@@ -66,6 +69,23 @@ class Fence:
 
     def all_current(self, events: list[Any]) -> bool:
         return all(self.current(event) for event in events)
+
+    @contextmanager
+    def acks(self) -> Iterator[None]:
+        """The agent acknowledges the inputs it applied inside this block; an input
+        acknowledged anywhere else (Faust's stream acks the events it skips) does not count
+        towards a commit."""
+        self._acking = True
+        try:
+            yield
+        finally:
+            self._acking = False
+
+    def counts(self, message: Any) -> bool:
+        """Whether an acknowledgement of `message` may move its partition's commit."""
+        if not self.current_message(message):
+            return False
+        return self._acking or message.topic not in self.inputs
 
 
 class IntakeCounters:
@@ -146,6 +166,19 @@ def fence_acks() -> None:
     from the member's balance after a rebalance, although its ledger entry went out). With
     this, only input read in the current assignment counts towards a commit; the rest is
     read again from the committed offset.
+
+    Faust's stream also skips, and acknowledges, events of the current generation that
+    reach it while flow control is off (the moments around an assignment). So an input
+    topic's acknowledgement counts only when the agent gives it, inside `Fence.acks`, for
+    input it applied.
+
+    Faust's fetch loop, for its part, records as a "gap" (committed as if acknowledged)
+    every run of offsets its read offset jumps over, including records it dropped itself
+    after a seek; merged into the acknowledgements, a gap also duplicates offsets already
+    there, and Faust's commit then moves one run at a time (seen: a restarted worker whose
+    committed offsets crawled 5 offsets per commit). For input topics the agent, which
+    reads every skipped run from the broker (agents/refill.py), names the offsets that hold
+    no record instead (`mark_absent`).
     """
     from faust.transport.consumer import Consumer
 
@@ -155,10 +188,35 @@ def fence_acks() -> None:
 
     def ack(self: Any, message: Any) -> bool:
         fence = getattr(self.app, "tierflow_fence", None)
-        if fence is not None and not fence.current_message(message):
+        if fence is not None and not fence.counts(message):
             self._unacked_messages.discard(message)  # no longer tracked: read again
             return False
         return bool(original(self, message))
 
+    async def add_gap(self: Any, tp: Any, offset_from: int, offset_to: int) -> None:
+        fence = getattr(self.app, "tierflow_fence", None)
+        if fence is not None and tp.topic in fence.inputs:
+            return  # the agent says which input offsets hold no record (`mark_absent`)
+        await original_add_gap(self, tp, offset_from, offset_to)
+
+    original_add_gap = Consumer._add_gap
     ack.tierflow_fenced = True  # type: ignore[attr-defined]
     Consumer.ack = ack  # type: ignore[method-assign]
+    Consumer._add_gap = add_gap  # type: ignore[method-assign]
+
+
+def mark_absent(consumer: Any, tp: Any, offsets: list[int]) -> None:
+    """Tell Faust's consumer that these offsets of an input partition hold no record
+    (transaction markers, aborted transactions), so its commits may pass them."""
+    if not offsets:
+        return
+    gaps = consumer._gap[tp]
+    start = previous = offsets[0]
+    for offset in [*offsets[1:], None]:
+        if offset is not None and offset == previous + 1:
+            previous = offset
+            continue
+        gaps.addi(start, previous + 1)  # intervals exclude their end
+        if offset is not None:
+            start = previous = offset
+    gaps.merge_overlaps()

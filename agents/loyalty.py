@@ -16,10 +16,10 @@ from typing import Any
 
 from agents.alignment import EventTimeAligner, Lag
 from agents.checkpoint import Checkpoint
-from agents.contiguity import ContiguityWatch
+from agents.contiguity import MARKER_SLACK, ContiguityWatch
 from agents.gaps import GapWatch
 from agents.health import log_health
-from agents.intake import Fence, IntakeCounters, take_batches
+from agents.intake import Fence, IntakeCounters, mark_absent, take_batches
 from agents.member_batch import (
     MEMBER_EVENTS,
     RECEIPTS,
@@ -31,6 +31,7 @@ from agents.member_batch import (
     partition_of,
 )
 from agents.member_record import MemberRecord, next_review_of
+from agents.refill import Refilled, RunReader, as_events
 from agents.review_index import ReviewIndex
 from agents.rules.program import Program
 from streams.settings import Settings
@@ -167,10 +168,11 @@ def register_member_agent(
     }
     checkpoint = Checkpoint(app, table, topic_names, settings.partitions)
     snapshots = member_snapshots(codec, program, topic_names)
-    fence = Fence(app)
+    fence = Fence(app, frozenset(kind_of_topic))
     app.tierflow_fence = fence  # Faust's consumer consults it before counting an ack
     gaps = GapWatch()
     contiguity = ContiguityWatch()
+    runs = RunReader(settings.kafka_client_config() | {"group.id": f"{app.conf.id}-refill"})
     intake = IntakeCounters()
     aligner = EventTimeAligner(
         topics=tuple(settings.topic(name) for name in (RECEIPTS, MEMBER_EVENTS, REVIEW_TICKS)),
@@ -213,6 +215,7 @@ def register_member_agent(
         # may write member records after the flush.
         fence.close()
         await checkpoint.quiesce()
+        await asyncio.to_thread(runs.close)
 
     @app.on_partitions_assigned.connect
     def forget_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
@@ -241,20 +244,53 @@ def register_member_agent(
                 message = event.message
                 tp = TP(message.topic, message.partition)
                 committed = app.consumer._committed_offset.get(tp)
-                skipped = contiguity.observe(tp, message.offset, committed)
-                if skipped:
-                    log.warning(
-                        "input_skipped topic=%s partition=%d offset=%d never_delivered=%d",
-                        tp.topic,
-                        tp.partition,
-                        message.offset,
-                        skipped,
+                if committed is None and not contiguity.follows(tp) and message.offset > 0:
+                    # Faust knows no committed offset (none yet, or 0): reading started at
+                    # the oldest offset on the broker.
+                    committed = await asyncio.to_thread(
+                        runs.first_offset, message.topic, message.partition
                     )
-                stamp = int((message.timestamp or 0) * 1000)
-                aligner.add(message.topic, message.partition, message.offset, stamp, event)
+                missing = contiguity.observe(tp, message.offset, committed)
+                if missing:
+                    await fill(tp, message, missing)
+                align(event)
             events = aligner.release() if aligner.held() else []
             if events:
                 await apply_events(stream, events)
+
+    def align(event: Any) -> None:
+        message = event.message
+        stamp = int((message.timestamp or 0) * 1000)
+        aligner.add(message.topic, message.partition, message.offset, stamp, event)
+
+    async def fill(tp: Any, message: Any, missing: range) -> None:
+        """Offsets never delivered before `message`: a run is read from the broker and
+        applied before it; a marker or two is taken as such (agents/refill.py). Faust's
+        consumer learns which of them hold no record, so its commits can pass them."""
+        found = await read_skipped(message, missing) if len(missing) > MARKER_SLACK else []
+        for refilled in found:
+            align(refilled)
+        got = {refilled.message.offset for refilled in found}
+        mark_absent(app.consumer, tp, [offset for offset in missing if offset not in got])
+
+    async def read_skipped(message: Any, missing: range) -> list[Refilled]:
+        """The offsets Faust skipped before `message`, read from the broker
+        (agents/refill.py), as events of `message`'s assignment."""
+        began = time.monotonic()
+        records = await asyncio.to_thread(
+            runs.read, message.topic, message.partition, missing.start, missing.stop
+        )
+        log.warning(
+            "input_skipped topic=%s partition=%d offset=%d never_delivered=%d "
+            "read_from_broker=%d seconds=%.3f",
+            message.topic,
+            message.partition,
+            message.offset,
+            len(missing),
+            len(records),
+            time.monotonic() - began,
+        )
+        return as_events(message.topic, message.partition, records, message.generation_id)
 
     @app.timer(GAP_CHECK_EVERY, name="tierflow.input_gaps")
     async def read_lost_offsets_again() -> None:
@@ -285,6 +321,7 @@ def register_member_agent(
                 min(acked) - committed,
             )
             await seek(consumer, tp, committed)
+            contiguity.rewind(tp, committed)
             gaps.repaired(tp)
 
     @app.timer(HEALTH_EVERY, name="tierflow.worker_health")
@@ -323,8 +360,12 @@ def register_member_agent(
             book.abandoned_batches += 1
             log.info("batch_abandoned_by_rebalance inputs=%d", len(events))
             return
-        for event in events:
-            await stream.ack(event)
+        with fence.acks():
+            for event in events:
+                if isinstance(event, Refilled):
+                    app.consumer.ack(event.message)
+                else:
+                    await stream.ack(event)
         book.apply_seconds += applied - started
         book.commit_seconds += time.perf_counter() - applied
         book.count(len(messages), batch, aligner.held())

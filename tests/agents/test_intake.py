@@ -129,20 +129,24 @@ def test_nothing_is_current_once_the_worker_shuts_down() -> None:
     assert not fence.current(event)
 
 
-def test_faust_counts_no_acknowledgement_of_a_stale_message() -> None:
+class _Message(SimpleNamespace):
+    __hash__ = object.__hash__  # Faust keeps unacknowledged messages in a set
+
+
+def _fenced_consumer(app: Any, inputs: frozenset[str] = frozenset()) -> Any:
+    """A real Faust `Consumer` (only `ack` is exercised; its abstract I/O is never called),
+    patched by `fence_acks`, with `app`'s fence over `inputs`."""
     from collections import defaultdict
 
     from faust.transport.consumer import Consumer
-    from faust.types import TP
 
     from agents.intake import fence_acks
 
     fence_acks()
-    app = _app(generation=7)
     app.topics = SimpleNamespace(acks_enabled_for=lambda topic: True)
-    app.tierflow_fence = Fence(app)
+    app.tierflow_fence = Fence(app, inputs)
 
-    class Bare(Consumer):  # only `ack` is exercised; the abstract I/O is never called
+    class Bare(Consumer):
         pass
 
     Bare.__abstractmethods__ = frozenset()
@@ -154,17 +158,74 @@ def test_faust_counts_no_acknowledgement_of_a_stale_message() -> None:
     consumer._unacked_messages = set()
     consumer._n_acked = 0
     consumer._waiting_for_ack = None
-    tp = TP("t.pos.receipts", 3)
+    return consumer
 
-    class Message(SimpleNamespace):
-        __hash__ = object.__hash__  # Faust keeps unacknowledged messages in a set
 
-    def message(offset: int, generation: int) -> Any:
-        return Message(tp=tp, topic=tp.topic, offset=offset, generation_id=generation, acked=False)
+def _message(topic: str, offset: int, generation: int) -> Any:
+    from faust.types import TP
 
-    current, stale = message(10, 7), message(11, 6)
+    tp = TP(topic, 3)
+    return _Message(tp=tp, topic=topic, offset=offset, generation_id=generation, acked=False)
+
+
+def test_faust_counts_no_acknowledgement_of_a_stale_message() -> None:
+    app = _app(generation=7)
+    consumer = _fenced_consumer(app)
+    current, stale = _message("t.pos.receipts", 10, 7), _message("t.pos.receipts", 11, 6)
     consumer._unacked_messages.update({current, stale})
     assert consumer.ack(current) is True
     assert consumer.ack(stale) is False  # skipped by Faust's stream, or read before
-    assert consumer._acked[tp] == [10]  # only the current one can be committed
+    assert consumer._acked[current.tp] == [10]  # only the current one can be committed
     assert consumer._unacked_messages == set()
+
+
+def test_an_input_counts_towards_a_commit_only_when_the_agent_acknowledges_it() -> None:
+    app = _app(generation=7)
+    receipts = "t.pos.receipts"
+    consumer = _fenced_consumer(app, frozenset({receipts}))
+    skipped, applied = _message(receipts, 20, 7), _message(receipts, 21, 7)
+    other = _message("t.other", 5, 7)
+    consumer._unacked_messages.update({skipped, applied, other})
+
+    # Faust's stream acks an event it skipped (flow control off): it must be read again.
+    assert consumer.ack(skipped) is False
+    assert consumer.ack(other) is True  # not an input of the member agent
+    with app.tierflow_fence.acks():
+        assert consumer.ack(applied) is True
+    assert consumer._acked[applied.tp] == [21]
+    assert consumer._acked[other.tp] == [5]
+    assert not app.tierflow_fence.counts(_message(receipts, 22, 7))  # the block has ended
+
+
+def test_faust_records_no_gap_of_its_own_in_an_input_and_commits_past_the_named_ones() -> None:
+    from collections import defaultdict
+
+    from intervaltree import IntervalTree
+
+    from agents.intake import mark_absent
+
+    app = _app(generation=7)
+    receipts = "t.pos.receipts"
+    consumer = _fenced_consumer(app, frozenset({receipts}))
+    consumer._gap = defaultdict(IntervalTree)
+    tp = _message(receipts, 0, 7).tp
+    other = _message("t.other", 0, 7).tp
+
+    # Faust's fetch loop jumped over offsets (records it dropped itself, after a seek).
+    asyncio.run(consumer._add_gap(tp, 3, 7))
+    asyncio.run(consumer._add_gap(other, 3, 7))
+    assert not consumer._gap[tp] and len(consumer._gap[other]) == 1
+
+    # The agent names the offsets that hold no record: a marker pair and a lone marker.
+    mark_absent(consumer, tp, [3, 4, 7])
+    assert sorted((i.begin, i.end) for i in consumer._gap[tp]) == [(3, 5), (7, 8)]
+    consumer._committed_offset[tp] = 2
+    with app.tierflow_fence.acks():
+        for offset in (2, 5, 6, 8):
+            assert consumer.ack(_message(receipts, offset, 7)) is True
+    assert consumer._new_offset(tp) == 9  # past the markers, to the next record
+
+    consumer._committed_offset[tp] = 9
+    with app.tierflow_fence.acks():
+        consumer.ack(_message(receipts, 12, 7))
+    assert consumer._new_offset(tp) is None  # 9..11 neither acknowledged nor named

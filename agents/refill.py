@@ -1,0 +1,161 @@
+"""Input records Faust skipped, read straight from the broker and put back in their place.
+
+Around rebalances Faust can skip records of the current assignment: its stream drops the
+events it receives while flow control is off or whose generation has just ended
+(faust/streams.py), and its fetch loop drops records below its read offset
+(faust/transport/consumer.py, `_drain_messages`). The fetch position has moved past them, so
+they never come, and Faust's gap bookkeeping can commit past them. A member record skips any
+input at or below the last offset it applied, so a skipped run would be lost for the
+members it touches (docs/reliability.md).
+
+Seeking the partition back races with Faust's fetcher, which keeps delivering the batch it
+holds and then drops the re-read records as older than its read offset. So the worker does
+not ask Faust again: when `ContiguityWatch` sees a record jump over offsets, `RunReader`
+reads exactly those offsets from the broker (its own consumer, `read_committed`, no group
+membership, nothing committed) and the agent applies them before the record that jumped.
+Offsets the broker does not return (transaction markers, aborted transactions) were never
+input. A run Faust does deliver later is a repeat: the member records skip it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Refilled:
+    """An input read by `RunReader`: shaped like a Faust event (`.message`), acknowledged
+    on the consumer directly (it never went through the stream)."""
+
+    message: Any  # faust.types.Message
+
+
+class RunReader:
+    """Reads runs of offsets of input partitions from the broker, with one consumer that
+    is assigned partitions by hand (it never joins a group and never commits)."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        timeout: float = 60.0,
+        consumer_factory: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> None:
+        self.config = config | {
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+        self.timeout = timeout
+        self._factory = consumer_factory
+        self._consumer: Any = None
+        self._lock = threading.Lock()  # one caller at a time; `close` waits for a read
+        self.runs = 0  # runs read
+        self.records = 0  # records they held
+
+    def _ensure(self) -> Any:
+        if self._consumer is None:
+            if self._factory is not None:
+                self._consumer = self._factory(self.config)
+            else:
+                from confluent_kafka import Consumer
+
+                self._consumer = Consumer(self.config)
+        return self._consumer
+
+    def read(
+        self, topic: str, partition: int, start: int, end: int
+    ) -> list[tuple[int, int, bytes | None, bytes | None, Any]]:
+        """The records of `topic`/`partition` at offsets `start` up to `end` (excluded):
+        (offset, timestamp in ms, key, value, headers) in offset order. `end` is an offset
+        the caller has read, so the broker has everything before it."""
+        with self._lock:
+            return self._read(topic, partition, start, end)
+
+    def _read(
+        self, topic: str, partition: int, start: int, end: int
+    ) -> list[tuple[int, int, bytes | None, bytes | None, Any]]:
+        from confluent_kafka import KafkaError, KafkaException, TopicPartition
+
+        consumer = self._ensure()
+        consumer.assign([TopicPartition(topic, partition, start)])
+        found: list[tuple[int, int, bytes | None, bytes | None, Any]] = []
+        deadline = time.monotonic() + self.timeout
+        batch = max(1, min(500, end - start))
+        try:
+            while time.monotonic() < deadline:
+                for record in consumer.consume(num_messages=batch, timeout=0.5):
+                    error = record.error()
+                    if error is not None:
+                        if error.code() == KafkaError._PARTITION_EOF:
+                            continue
+                        raise KafkaException(error)
+                    if record.offset() >= end:
+                        return self._counted(found)
+                    if record.offset() >= start:
+                        _kind, stamp = record.timestamp()
+                        found.append(
+                            (record.offset(), stamp, record.key(), record.value(), record.headers())
+                        )
+                position = consumer.position([TopicPartition(topic, partition)])[0].offset
+                if position >= end:  # the rest of the run were markers or aborted records
+                    return self._counted(found)
+            raise TimeoutError(
+                f"reading {topic}[{partition}] offsets {start}..{end - 1} took over "
+                f"{self.timeout:.0f} s"
+            )
+        finally:
+            consumer.unassign()
+
+    def first_offset(self, topic: str, partition: int) -> int:
+        """The partition's oldest offset on the broker: where a group with no committed
+        offset starts reading (`auto_offset_reset=earliest`)."""
+        from confluent_kafka import TopicPartition
+
+        with self._lock:
+            low, _high = self._ensure().get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=self.timeout, cached=False
+            )
+        return int(low)
+
+    def _counted(self, found: list[Any]) -> list[Any]:
+        self.runs += 1
+        self.records += len(found)
+        return found
+
+    def close(self) -> None:
+        with self._lock:
+            if self._consumer is not None:
+                self._consumer.close()
+                self._consumer = None
+
+
+def as_events(
+    topic: str, partition: int, records: list[Any], generation_id: int | None
+) -> list[Refilled]:
+    """Records read by `RunReader` as events of the assignment that skipped them."""
+    from faust.types import TP, Message
+
+    tp = TP(topic, partition)
+    return [
+        Refilled(
+            Message(
+                topic,
+                partition,
+                offset,
+                stamp / 1000.0,
+                0,
+                headers,
+                key,
+                value,
+                None,
+                tp=tp,
+                generation_id=generation_id,
+            )
+        )
+        for offset, stamp, key, value, headers in records
+    ]
