@@ -245,10 +245,10 @@ def register_member_agent(
                 tp = TP(message.topic, message.partition)
                 committed = app.consumer._committed_offset.get(tp)
                 if committed is None and not contiguity.follows(tp) and message.offset > 0:
-                    # Faust knows no committed offset (none yet, or 0): reading started at
-                    # the oldest offset on the broker.
+                    # Faust knows no committed offset yet (it learns it at its seek, after
+                    # recovery, and records may come before): the group's, from the broker.
                     committed = await asyncio.to_thread(
-                        runs.first_offset, message.topic, message.partition
+                        runs.start_of, message.topic, message.partition, app.conf.id
                     )
                 missing = contiguity.observe(tp, message.offset, committed)
                 if missing:

@@ -53,6 +53,7 @@ class RunReader:
         self.timeout = timeout
         self._factory = consumer_factory
         self._consumer: Any = None
+        self._groups: Any = None  # asks the worker's group for its committed offsets
         self._lock = threading.Lock()  # one caller at a time; `close` waits for a read
         self.runs = 0  # runs read
         self.records = 0  # records they held
@@ -85,10 +86,10 @@ class RunReader:
         consumer.assign([TopicPartition(topic, partition, start)])
         found: list[tuple[int, int, bytes | None, bytes | None, Any]] = []
         deadline = time.monotonic() + self.timeout
-        batch = max(1, min(500, end - start))
+        batch = max(1, min(500, end - start + 1))  # the run and the record after it
         try:
             while time.monotonic() < deadline:
-                for record in consumer.consume(num_messages=batch, timeout=0.5):
+                for record in consumer.consume(num_messages=batch, timeout=0.1):
                     error = record.error()
                     if error is not None:
                         if error.code() == KafkaError._PARTITION_EOF:
@@ -111,16 +112,44 @@ class RunReader:
         finally:
             consumer.unassign()
 
-    def first_offset(self, topic: str, partition: int) -> int:
-        """The partition's oldest offset on the broker: where a group with no committed
-        offset starts reading (`auto_offset_reset=earliest`)."""
-        from confluent_kafka import TopicPartition
+    def start_of(self, topic: str, partition: int, group: str) -> int:
+        """Where `group` reads the partition from after an assignment: its committed
+        offset, or the partition's oldest offset when it has none
+        (`auto_offset_reset=earliest`). Asked of the group coordinator without joining."""
+        from confluent_kafka import Consumer, TopicPartition
 
         with self._lock:
-            low, _high = self._ensure().get_watermark_offsets(
+            if self._groups is None:
+                self._groups = Consumer(self.config | {"group.id": group})
+            committed = self._committed(TopicPartition(topic, partition))
+            if committed.offset >= 0:
+                return int(committed.offset)
+            low, _high = self._groups.get_watermark_offsets(
                 TopicPartition(topic, partition), timeout=self.timeout, cached=False
             )
         return int(low)
+
+    def _committed(self, tp: Any) -> Any:
+        """The group's committed offset, retried while the coordinator moves or loads."""
+        from confluent_kafka import KafkaError, KafkaException
+
+        passing = {
+            KafkaError.NOT_COORDINATOR,
+            KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+            KafkaError.COORDINATOR_NOT_AVAILABLE,
+        }
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                [committed] = self._groups.committed([tp], timeout=self.timeout)
+                return committed
+            except KafkaException as error:
+                reason = error.args[0]
+                if time.monotonic() >= deadline or not (
+                    reason.retriable() or reason.code() in passing
+                ):
+                    raise
+                time.sleep(0.2)
 
     def _counted(self, found: list[Any]) -> list[Any]:
         self.runs += 1
@@ -129,9 +158,10 @@ class RunReader:
 
     def close(self) -> None:
         with self._lock:
-            if self._consumer is not None:
-                self._consumer.close()
-                self._consumer = None
+            for consumer in (self._consumer, self._groups):
+                if consumer is not None:
+                    consumer.close()
+            self._consumer = self._groups = None
 
 
 def as_events(

@@ -61,7 +61,7 @@ def test_a_run_the_broker_does_not_deliver_in_time_is_an_error_naming_it() -> No
 def test_reads_exactly_the_run_asked_for_and_never_an_aborted_record(
     tierflow_settings: Any,
 ) -> None:
-    from confluent_kafka import Producer
+    from confluent_kafka import Consumer, Producer, TopicPartition
 
     settings = tierflow_settings(partitions=1)
     topic = settings.topic("receipts")
@@ -85,7 +85,8 @@ def test_reads_exactly_the_run_asked_for_and_never_an_aborted_record(
 
     reader = RunReader(settings.kafka_client_config() | {"group.id": f"{topic}-refill"})
     try:
-        assert reader.first_offset(topic, 0) == 0
+        group = f"{topic}-workers"
+        assert reader.start_of(topic, 0, group) == 0  # no committed offset: the oldest
         everything = reader.read(topic, 0, 0, 14)  # up to the end, if `last` is at 12
         offsets = {value: offset for offset, _stamp, _key, value, _headers in everything}
         assert not any(value.startswith(b"aborted") for value in offsets)
@@ -103,5 +104,10 @@ def test_reads_exactly_the_run_asked_for_and_never_an_aborted_record(
         # Only aborted records and a marker between two offsets: nothing.
         assert reader.read(topic, 0, 6, 10) == []
         assert (reader.runs, reader.records) == (3, 9 + 5)
+
+        committer = Consumer(settings.kafka_client_config() | {"group.id": group})
+        committer.commit(offsets=[TopicPartition(topic, 0, 4)], asynchronous=False)
+        committer.close()
+        assert reader.start_of(topic, 0, group) == 4  # the group's committed offset
     finally:
         reader.close()
