@@ -49,6 +49,8 @@ class RunReader:
             "enable.auto.offset.store": False,
             "isolation.level": "read_committed",
             "enable.partition.eof": True,
+            # A run is on the broker already: answer at once, not after the default 500 ms.
+            "fetch.wait.max.ms": 10,
         }
         self.timeout = timeout
         self._factory = consumer_factory
