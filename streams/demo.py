@@ -249,7 +249,7 @@ class Demo:
                         self._check_children()
             progress.update(task, completed=receipts, detail=f"{sent:,} messages in all")
             producer.flush(timeout=120.0)
-        del producer  # its librdkafka threads go now, not when the broker is gone
+        producer.close()  # its librdkafka threads go now, not when the broker is gone
         self.console.print(
             f"produced {sent:,} messages: {receipts:,} receipts, the rest member events "
             f"and malformed messages (share {options.malformed_share:.1%})"

@@ -180,6 +180,13 @@ class LoyaltyProducer:
             )
         return DeliveryReport({t: n - self.failed[t] for t, n in self.sent.items()})
 
+    def close(self) -> None:
+        """Let the librdkafka client go now (its threads, its connections). Its callbacks
+        are this object's bound methods, so the two hold each other: `del` alone leaves the
+        client alive until the interpreter exits, logging failed connects to a broker that
+        has since been stopped. Call after `flush`."""
+        self._producer = None
+
 
 class RateLimit:
     """A token bucket: at most `rate` messages a second on average, bursts of `burst`."""

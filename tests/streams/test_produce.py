@@ -56,6 +56,31 @@ class FakeClock:
         self.now += seconds
 
 
+def test_a_closed_producer_lets_its_client_go_at_once() -> None:
+    import gc
+    import weakref
+
+    settings = Settings(bootstrap_servers="127.0.0.1:9", topic_prefix="nowhere.")
+    collecting = gc.isenabled()
+    gc.disable()  # only reference counts: what a long demo run relies on
+    try:
+        kept = LoyaltyProducer(settings, config={"log_level": 0})
+        kept_ref = weakref.ref(kept)
+        del kept
+        # Its callbacks are its own bound methods: without `close`, a cycle keeps it alive.
+        assert kept_ref() is not None
+
+        closed = LoyaltyProducer(settings, config={"log_level": 0})
+        closed_ref = weakref.ref(closed)
+        closed.close()
+        del closed
+        assert closed_ref() is None
+    finally:
+        if collecting:
+            gc.enable()
+        gc.collect()
+
+
 def test_rate_limit_lets_through_at_most_rate_messages_a_second(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
