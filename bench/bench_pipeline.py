@@ -84,6 +84,7 @@ def produce(settings: Any, receipts: list[Any]) -> float:
     for receipt in receipts:
         producer.send_receipt(receipt)
     producer.flush(120)
+    producer.close()
     return time.perf_counter() - started
 
 
@@ -226,6 +227,7 @@ def latency(
                 sent_at[receipt.receipt_id] = time.perf_counter()
             producer.send_receipt(receipt)
         producer.flush(60)
+        producer.close()
         deadline = time.monotonic() + 60
         while sent_at and time.monotonic() < deadline:
             for message in reader.consume(1000, 0.2):
