@@ -82,9 +82,6 @@ class ApiProbe:
         return longest
 
 
-# Known and open (docs/reliability.md, "Found, fixed late, watched"): after a rebalance a
-# worker can stop applying inputs that the event-time aligner held when the partitions
-# moved. The test still runs in full and reports XPASS when the worker gets through.
 def test_a_worker_joining_and_one_leaving_mid_stream_keep_ledger_and_member_api(
     tierflow_settings: Any, tmp_path: Path
 ) -> None:
