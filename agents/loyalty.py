@@ -31,7 +31,7 @@ from agents.member_batch import (
     partition_of,
 )
 from agents.member_record import MemberRecord, next_review_of
-from agents.refill import Refilled, RunReader, as_events
+from agents.refill import Refilled, RunReader, read_missing
 from agents.review_index import ReviewIndex
 from agents.rules.program import Program
 from streams.settings import Settings
@@ -265,32 +265,24 @@ def register_member_agent(
 
     async def fill(tp: Any, message: Any, missing: range) -> None:
         """Offsets never delivered before `message`: a run is read from the broker and
-        applied before it; a marker or two is taken as such (agents/refill.py). Faust's
-        consumer learns which of them hold no record, so its commits can pass them."""
-        found = await read_skipped(message, missing) if len(missing) > MARKER_SLACK else []
+        applied before it (agents/refill.py); Faust's consumer learns which of them hold no
+        record, so its commits can pass them."""
+        began = time.monotonic()
+        found, absent = await read_missing(runs, message, missing)
+        if len(missing) > MARKER_SLACK:
+            log.warning(
+                "input_skipped topic=%s partition=%d offset=%d never_delivered=%d "
+                "read_from_broker=%d seconds=%.3f",
+                message.topic,
+                message.partition,
+                message.offset,
+                len(missing),
+                len(found),
+                time.monotonic() - began,
+            )
         for refilled in found:
             align(refilled)
-        got = {refilled.message.offset for refilled in found}
-        mark_absent(app.consumer, tp, [offset for offset in missing if offset not in got])
-
-    async def read_skipped(message: Any, missing: range) -> list[Refilled]:
-        """The offsets Faust skipped before `message`, read from the broker
-        (agents/refill.py), as events of `message`'s assignment."""
-        began = time.monotonic()
-        records = await asyncio.to_thread(
-            runs.read, message.topic, message.partition, missing.start, missing.stop
-        )
-        log.warning(
-            "input_skipped topic=%s partition=%d offset=%d never_delivered=%d "
-            "read_from_broker=%d seconds=%.3f",
-            message.topic,
-            message.partition,
-            message.offset,
-            len(missing),
-            len(records),
-            time.monotonic() - began,
-        )
-        return as_events(message.topic, message.partition, records, message.generation_id)
+        mark_absent(app.consumer, tp, absent)
 
     @app.timer(GAP_CHECK_EVERY, name="tierflow.input_gaps")
     async def read_lost_offsets_again() -> None:

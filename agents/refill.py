@@ -19,11 +19,14 @@ input. A run Faust does deliver later is a repeat: the member records skip it.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from agents.contiguity import MARKER_SLACK
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,3 +194,20 @@ def as_events(
         )
         for offset, stamp, key, value, headers in records
     ]
+
+
+async def read_missing(
+    reader: Any, message: Any, missing: range
+) -> tuple[list[Refilled], list[int]]:
+    """The offsets `missing` just before `message` (a record of the same partition): the
+    records among them, read from the broker by `reader` (a `RunReader`) as events of
+    `message`'s assignment, and the offsets that hold no record. A jump of up to
+    `MARKER_SLACK` offsets is taken as transaction markers without a read."""
+    if len(missing) <= MARKER_SLACK:
+        return [], list(missing)
+    records = await asyncio.to_thread(
+        reader.read, message.topic, message.partition, missing.start, missing.stop
+    )
+    found = as_events(message.topic, message.partition, records, message.generation_id)
+    got = {event.message.offset for event in found}
+    return found, [offset for offset in missing if offset not in got]

@@ -3,11 +3,13 @@ run asked for, in offset order, without the records of aborted transactions."""
 
 from __future__ import annotations
 
+import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from agents.refill import Refilled, RunReader, as_events
+from agents.refill import Refilled, RunReader, as_events, read_missing
 
 
 def test_read_records_become_events_of_the_assignment_that_skipped_them() -> None:
@@ -18,6 +20,44 @@ def test_read_records_become_events_of_the_assignment_that_skipped_them() -> Non
     assert (message.key, message.value, message.generation_id) == (b"M1", b"v", 9)
     assert message.timestamp == pytest.approx(1_700_000_000.25)  # seconds, as Faust's
     assert message.tp.partition == 4 and message.acked is False
+
+
+class BrokerRun:
+    """A `RunReader` stand-in: the partition's records by offset; records the reads."""
+
+    def __init__(self, records: dict[int, bytes]) -> None:
+        self.records = records
+        self.reads: list[tuple[str, int, int, int]] = []
+
+    def read(self, topic: str, partition: int, start: int, end: int) -> list[Any]:
+        self.reads.append((topic, partition, start, end))
+        return [
+            (offset, 1_000 * offset, b"M1", self.records[offset], None)
+            for offset in range(start, end)
+            if offset in self.records
+        ]
+
+
+def _jumped(offset: int) -> Any:
+    return SimpleNamespace(topic="t.pos.receipts", partition=6, offset=offset, generation_id=3)
+
+
+def test_a_skipped_run_is_read_and_the_offsets_without_a_record_are_named() -> None:
+    # 40..49 never came; on the broker, 44 and 45 are an aborted record and its marker.
+    broker = BrokerRun({o: f"r{o}".encode() for o in range(40, 50) if o not in (44, 45)})
+    found, absent = asyncio.run(read_missing(broker, _jumped(50), range(40, 50)))
+    assert broker.reads == [("t.pos.receipts", 6, 40, 50)]
+    assert [(e.message.offset, e.message.value) for e in found] == [
+        (o, f"r{o}".encode()) for o in (40, 41, 42, 43, 46, 47, 48, 49)
+    ]
+    assert {e.message.generation_id for e in found} == {3}
+    assert absent == [44, 45]
+
+
+def test_a_jump_of_one_or_two_offsets_is_taken_as_markers_without_a_read() -> None:
+    broker = BrokerRun({})
+    assert asyncio.run(read_missing(broker, _jumped(12), range(10, 12))) == ([], [10, 11])
+    assert broker.reads == []
 
 
 class SilentConsumer:
