@@ -25,6 +25,7 @@ def log_health(
     book: Any,
     gaps: Any,
     contiguity: Any,
+    runs: Any,
 ) -> None:
     from faust.types import TP
 
@@ -81,7 +82,8 @@ def log_health(
     )
     log.info(
         "worker_health taken=%d yields=%d intake_waiting=%s held=%d stale=%d "
-        "abandoned_batches=%d gap_repairs=%d skipped_runs=%d batches=%d inputs=%d "
+        "abandoned_batches=%d gap_repairs=%d skipped_runs=%d runs_read=%d records_read=%d "
+        "batches=%d inputs=%d "
         "rebalancing=%s "
         "generation=%s "
         "flow_active=%s flow_control=%s assigned=%d paused=%d active=%d unacked=%d "
@@ -95,6 +97,8 @@ def log_health(
         book.abandoned_batches,
         gaps.repairs,
         contiguity.skipped_runs,
+        runs.runs,
+        runs.records,
         book.batches,
         book.inputs,
         app.rebalancing,

@@ -319,7 +319,7 @@ def register_member_agent(
     @app.timer(HEALTH_EVERY, name="tierflow.worker_health")
     async def health() -> None:
         try:
-            log_health(app, set(kind_of_topic), intake, aligner, book, gaps, contiguity)
+            log_health(app, set(kind_of_topic), intake, aligner, book, gaps, contiguity, runs)
         except Exception:  # a diagnostic must never stop the worker
             log.exception("worker_health_failed")
 
