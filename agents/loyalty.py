@@ -243,13 +243,15 @@ def register_member_agent(
                     continue
                 message = event.message
                 tp = TP(message.topic, message.partition)
-                committed = app.consumer._committed_offset.get(tp)
-                if committed is None and not contiguity.follows(tp) and message.offset > 0:
-                    # Faust knows no committed offset yet (it learns it at its seek, after
-                    # recovery, and records may come before): the group's, from the broker.
-                    committed = await asyncio.to_thread(
-                        runs.start_of, message.topic, message.partition, app.conf.id
-                    )
+                committed = None
+                if not contiguity.follows(tp):  # the partition's first record here
+                    committed = app.consumer._committed_offset.get(tp)
+                    if committed is None and message.offset > 0:
+                        # Faust knows no committed offset yet (it learns it at its seek,
+                        # after recovery, and records may come before): the group's.
+                        committed = await asyncio.to_thread(
+                            runs.start_of, message.topic, message.partition, app.conf.id
+                        )
                 missing = contiguity.observe(tp, message.offset, committed)
                 if missing:
                     await fill(tp, message, missing)
