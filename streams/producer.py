@@ -9,7 +9,9 @@ counted and `flush()` raises `ProduceError` naming the first failures.
 from __future__ import annotations
 
 import time
+import weakref
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,8 +87,10 @@ class LoyaltyProducer:
         self.refused: str | None = None  # the broker's authentication error, if any
         self._unpolled = 0
         full_config = settings.kafka_client_config() | PRODUCER_CONFIG | (config or {})
-        full_config["on_delivery"] = self._on_delivery
-        full_config["error_cb"] = self._on_client_error
+        # Weakly: the client holding this object's bound methods would make a cycle that
+        # keeps the client (its threads, its connections) alive until the interpreter exits.
+        full_config["on_delivery"] = _weakly(self._on_delivery)
+        full_config["error_cb"] = _weakly(self._on_client_error)
         self._producer = Producer(full_config)
 
     def topic(self, name: str) -> str:
@@ -181,11 +185,21 @@ class LoyaltyProducer:
         return DeliveryReport({t: n - self.failed[t] for t, n in self.sent.items()})
 
     def close(self) -> None:
-        """Let the librdkafka client go now (its threads, its connections). Its callbacks
-        are this object's bound methods, so the two hold each other: `del` alone leaves the
-        client alive until the interpreter exits, logging failed connects to a broker that
-        has since been stopped. Call after `flush`."""
+        """Let the librdkafka client go now (its threads, its connections), even while
+        something still holds this object. Call after `flush`."""
         self._producer = None
+
+
+def _weakly(method: Callable[..., None]) -> Callable[..., None]:
+    """`method` called through a weak reference to its object (a no-op once it is gone)."""
+    ref = weakref.WeakMethod(method)
+
+    def call(*args: Any) -> None:
+        bound = ref()
+        if bound is not None:
+            bound(*args)
+
+    return call
 
 
 class RateLimit:

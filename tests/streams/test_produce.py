@@ -56,7 +56,9 @@ class FakeClock:
         self.now += seconds
 
 
-def test_a_closed_producer_lets_its_client_go_at_once() -> None:
+def test_a_producer_no_longer_used_lets_its_client_go_at_once() -> None:
+    """No reference cycle keeps a producer's librdkafka client alive (seen: a client
+    logging failed connects at the end of the demo, after the broker had stopped)."""
     import gc
     import weakref
 
@@ -64,21 +66,18 @@ def test_a_closed_producer_lets_its_client_go_at_once() -> None:
     collecting = gc.isenabled()
     gc.disable()  # only reference counts: what a long demo run relies on
     try:
-        kept = LoyaltyProducer(settings, config={"log_level": 0})
-        kept_ref = weakref.ref(kept)
-        del kept
-        # Its callbacks are its own bound methods: without `close`, a cycle keeps it alive.
-        assert kept_ref() is not None
+        dropped = LoyaltyProducer(settings, config={"log_level": 0})
+        dropped_ref = weakref.ref(dropped)
+        del dropped
+        assert dropped_ref() is None
 
         closed = LoyaltyProducer(settings, config={"log_level": 0})
-        closed_ref = weakref.ref(closed)
+        holder = [closed]  # still referenced: `close` lets the client go all the same
         closed.close()
-        del closed
-        assert closed_ref() is None
+        assert closed._producer is None and holder
     finally:
         if collecting:
             gc.enable()
-        gc.collect()
 
 
 def test_rate_limit_lets_through_at_most_rate_messages_a_second(
