@@ -82,7 +82,7 @@ def log_health(
     )
     log.info(
         "worker_health taken=%d yields=%d intake_waiting=%s held=%d stale=%d "
-        "abandoned_batches=%d gap_repairs=%d skipped_runs=%d runs_read=%d records_read=%d "
+        "abandoned_batches=%d gap_repairs=%d skipped_runs=%d records_read=%d "
         "batches=%d inputs=%d "
         "rebalancing=%s "
         "generation=%s "
@@ -97,7 +97,6 @@ def log_health(
         book.abandoned_batches,
         gaps.repairs,
         contiguity.skipped_runs,
-        runs.runs,
         runs.records,
         book.batches,
         book.inputs,

@@ -211,12 +211,6 @@ def mark_absent(consumer: Any, tp: Any, offsets: list[int]) -> None:
     if not offsets:
         return
     gaps = consumer._gap[tp]
-    start = previous = offsets[0]
-    for offset in [*offsets[1:], None]:
-        if offset is not None and offset == previous + 1:
-            previous = offset
-            continue
-        gaps.addi(start, previous + 1)  # intervals exclude their end
-        if offset is not None:
-            start = previous = offset
-    gaps.merge_overlaps()
+    for offset in offsets:
+        gaps.addi(offset, offset + 1)  # intervals exclude their end
+    gaps.merge_overlaps(strict=False)  # adjacent offsets become one interval
