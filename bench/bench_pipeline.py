@@ -185,13 +185,21 @@ def pipeline_rate(settings: Any, count: int, workdir: Path, workers: int = 1) ->
     }
 
 
+TICK = 0.005  # seconds between the latency run's sends (and its reads of the ledger)
+
+
 def latency(
     settings: Any, members: int, rate: int, seconds: float, workdir: Path, warmup: float = 3.0
 ) -> dict[str, float]:
     """(c) A steady `rate` of receipts; produce time -> ledger entry readable.
 
     The first `warmup` seconds of the run are sent but not measured (a fresh worker's first
-    batches pay for imports and connection set-up)."""
+    batches pay for imports and connection set-up).
+
+    The load generator shares the machine with the worker (two cores here), so it does as
+    little as it can while the clock runs: receipts are encoded before the run, sent every
+    `TICK` seconds (all those due by then, each stamped with its own due time), and ledger
+    entries are kept as raw bytes with their arrival time and decoded after the run."""
     from confluent_kafka import Consumer
 
     from schemas.codec import Codec
@@ -200,8 +208,9 @@ def latency(
     receipts = receipts_for(members=members, receipts=int(rate * (seconds + warmup)))
     measured_from = int(rate * warmup)
     codec = Codec()
-    sent_at: dict[str, float] = {}
-    arrived: list[float] = []
+    encoded = [(r.receipt_id, r.member_id, codec.encode(r)) for r in receipts]
+    due_at: dict[str, float] = {}
+    arrivals: list[tuple[float, bytes]] = []
     with Worker(settings, free_port(), workdir):
         reader = Consumer(
             settings.kafka_client_config()
@@ -215,24 +224,41 @@ def latency(
         reader.subscribe([settings.topic("ledger")])
         reader.consume(1, 3.0)  # join the group before the first receipt
         producer = LoyaltyProducer(settings, config={"linger.ms": 1})
+        topic = settings.topic("receipts")
         started = time.perf_counter()
-        for n, receipt in enumerate(receipts):
-            due = started + n / rate
-            # Wait for the send time inside consume() (no spinning: the machine has 2 cores).
-            while (now := time.perf_counter()) < due:
-                for message in reader.consume(1000, min(due - now, 0.005)):
-                    _arrival(message, codec, sent_at, arrived)
+        sent, ticks = 0, 0
+        while sent < len(encoded):
+            # Wait for the next tick inside consume() (no spinning: the machine has 2 cores).
+            ticks += 1
+            tick = started + ticks * TICK
+            while (now := time.perf_counter()) < tick:
+                for message in reader.consume(1000, min(tick - now, TICK)):
+                    if not message.error():
+                        arrivals.append((time.perf_counter(), message.value()))
+            due_now = min(len(encoded), int((time.perf_counter() - started) * rate) + 1)
+            for n in range(sent, due_now):
+                receipt_id, member_id, value = encoded[n]
+                if n >= measured_from:
+                    # The receipt's own due time: a tick's late sends count as latency.
+                    due_at[receipt_id] = started + n / rate
+                producer.send_raw(topic, member_id, value)
+            sent = due_now
             producer._producer.poll(0)
-            if n >= measured_from:
-                sent_at[receipt.receipt_id] = time.perf_counter()
-            producer.send_receipt(receipt)
         producer.flush(60)
         producer.close()
-        deadline = time.monotonic() + 60
-        while sent_at and time.monotonic() < deadline:
+        # Read on until the ledger has been quiet for 3 s (or a minute has passed).
+        deadline, quiet_since = time.monotonic() + 60, time.monotonic()
+        while time.monotonic() < min(deadline, quiet_since + 3.0):
             for message in reader.consume(1000, 0.2):
-                _arrival(message, codec, sent_at, arrived)
+                quiet_since = time.monotonic()
+                if not message.error():
+                    arrivals.append((time.perf_counter(), message.value()))
         reader.close()
+    arrived = []
+    for at, value in arrivals:
+        due = due_at.pop(codec.decode_record(value)[1].get("receipt_id") or "", None)
+        if due is not None:
+            arrived.append(at - due)
     arrived.sort()
     return {
         "receipts": len(receipts) - measured_from,
@@ -240,15 +266,6 @@ def latency(
         "p50_ms": statistics.median(arrived) * 1000,
         "p99_ms": arrived[int(len(arrived) * 0.99) - 1] * 1000,
     }
-
-
-def _arrival(message: Any, codec: Any, sent_at: dict[str, float], arrived: list[float]) -> None:
-    if message.error():
-        return
-    record = codec.decode_record(message.value())[1]
-    sent = sent_at.pop(record.get("receipt_id") or "", None)
-    if sent is not None:
-        arrived.append(time.perf_counter() - sent)
 
 
 def main() -> None:
