@@ -21,7 +21,7 @@ again, which the member record's applied offsets then skipped (docs/reliability.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -97,10 +97,24 @@ class IntakeCounters:
         self.waiting = False  # the stream processor waits for the agent to consume a batch
 
 
+CATCH_UP_CHECK = 0.002  # seconds between checks whether a batch holds all the input there is
+
+
 async def take_batches(
-    stream: Any, max_: int, within: float, counters: IntakeCounters | None = None
+    stream: Any,
+    max_: int,
+    within: float,
+    counters: IntakeCounters | None = None,
+    caught_up: Callable[[Mapping[tuple[str, int], int]], bool] | None = None,
 ) -> AsyncIterator[list[Any]]:
     """Batches of up to `max_` events; an empty batch after `within` seconds of quiet.
+
+    A batch is handed over when it holds `max_` events, when `within` seconds have passed,
+    or as soon as it holds events and `caught_up(delivered)` says the partitions hold
+    nothing beyond what was delivered (`delivered`: (topic, partition) -> the last offset
+    put in a batch): waiting longer would only add latency. Under a backlog the check
+    fails, and a batch fills for `within` (or to `max_`), as a larger batch costs less per
+    event.
 
     Events are not acknowledged here (the agent acks them once committed). Modeled on
     faust-streaming 0.15's `Stream.noack_take`: a stream processor fills the buffer, and
@@ -108,7 +122,9 @@ async def take_batches(
     """
     counters = counters or IntakeCounters()
     buffer: list[Any] = []
+    delivered: dict[tuple[str, int], int] = {}
     full = asyncio.Event()
+    arrived = asyncio.Event()  # an event was added to the buffer
     consumed = asyncio.Event()
     consuming: asyncio.Future[None] | None = None
 
@@ -126,19 +142,40 @@ async def take_batches(
             raise RuntimeError("take_batches: a stream value without its event")
         buffer.append(event)
         counters.taken += 1
+        message = event.message
+        delivered[(message.topic, message.partition)] = message.offset
+        arrived.set()
         if len(buffer) >= max_:
             full.set()
             consumed.clear()
             await stream.wait(consumed)
         return value
 
+    async def fill(deadline: float) -> None:
+        """Wait until the batch is full, `deadline` passes, or it holds all there is."""
+        loop = asyncio.get_running_loop()
+        while not full.is_set() and not stream.should_stop:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            if caught_up is None:
+                await stream.wait_for_stopped(full, timeout=remaining)
+            elif not buffer:  # wait for a first event (no polling while idle)
+                arrived.clear()
+                await stream.wait_for_stopped(arrived, timeout=remaining)
+            else:
+                await stream.wait_for_stopped(full, timeout=min(CATCH_UP_CHECK, remaining))
+                if caught_up(delivered):
+                    return
+
     acks_before = stream.enable_acks
     stream.enable_acks = False
     stream.add_processor(add_to_buffer)
     stream._enable_passive(aiter(stream.channel))
     try:
+        loop = asyncio.get_running_loop()
         while not stream.should_stop:
-            await stream.wait_for_stopped(full, timeout=within)
+            await fill(loop.time() + within)
             consuming = asyncio.get_running_loop().create_future()
             counters.yields += 1
             try:

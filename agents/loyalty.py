@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +131,37 @@ def input_lag(app: Any) -> Lag:
     return lag
 
 
+def inputs_caught_up(app: Any) -> Callable[[Mapping[tuple[str, int], int]], bool]:
+    """Whether every assigned input partition holds nothing beyond what was delivered
+    (by the consumer's high-water marks), for `take_batches`. Unknown counts as behind."""
+
+    def caught_up(delivered: Mapping[tuple[str, int], int]) -> bool:
+        consumer = app.consumer
+        try:
+            assigned = consumer.assignment()
+        except Exception:  # no consumer yet
+            return False
+        fence = app.tierflow_fence
+        for tp in assigned:
+            if tp.topic not in fence.inputs:
+                continue
+            try:
+                highwater = consumer.highwater(tp)
+            except Exception:  # a rebalance took the partition away meanwhile
+                return False
+            if highwater is None:
+                return False
+            last = delivered.get((tp.topic, tp.partition))
+            if last is None:  # nothing delivered here yet: behind unless it is all committed
+                last = (consumer._committed_offset.get(tp) or 0) - 1
+            # A transaction's commit marker takes an offset but is never delivered.
+            if highwater - (last + 1) > MARKER_SLACK:
+                return False
+        return True
+
+    return caught_up
+
+
 async def apply_with_retry(
     new_batch: Callable[[], MemberBatch],
     messages: list[InputMessage],
@@ -231,7 +262,9 @@ def register_member_agent(
         from faust.types import TP
 
         rebalances = fence.rebalances
-        batches = take_batches(stream, settings.batch_size, settings.batch_within, intake)
+        batches = take_batches(
+            stream, settings.batch_size, settings.batch_within, intake, inputs_caught_up(app)
+        )
         async for taken in batches:
             if fence.rebalances != rebalances:
                 rebalances = fence.rebalances

@@ -43,8 +43,10 @@ class FakeStream:
             await asyncio.wait_for(event.wait(), timeout)
         return False
 
-    async def deliver(self, value: Any) -> None:
-        self.current_event = SimpleNamespace(value=value)
+    async def deliver(self, value: Any, partition: int = 0, offset: int | None = None) -> None:
+        offset = value if offset is None else offset
+        message = SimpleNamespace(topic="receipts", partition=partition, offset=offset)
+        self.current_event = SimpleNamespace(value=value, message=message)
         for processor in list(self._processors):
             await processor(value)
 
@@ -84,6 +86,86 @@ def test_batches_hold_at_most_max_events_and_the_stream_waits_for_the_agent() ->
     batches, stream = asyncio.run(run())
     assert batches == [[0, 1, 2], [3, 4]]
     assert stream._processors == [] and stream.enable_acks is True
+
+
+def _first_batch_after(caught_up: Any, within: float) -> tuple[list[int], float, list[Any]]:
+    """Deliver 3 events and time the first non-empty batch; `seen` collects what
+    `caught_up` was shown."""
+
+    async def run() -> tuple[list[int], float, list[Any]]:
+        stream = FakeStream()
+        seen: list[Any] = []
+
+        def check(delivered: Any) -> bool:
+            seen.append(dict(delivered))
+            return bool(caught_up(delivered))
+
+        async def agent() -> tuple[list[int], float]:
+            async for batch in take_batches(stream, 100, within, caught_up=check):
+                if batch:
+                    return [event.value for event in batch], loop.time()
+            raise AssertionError("no batch")
+
+        loop = asyncio.get_running_loop()
+        task = asyncio.create_task(agent())
+        await asyncio.sleep(0.01)
+        started = loop.time()
+        for value in (7, 8, 9):
+            await stream.deliver(value, partition=value % 2)
+        values, at = await asyncio.wait_for(task, 10)
+        return values, at - started, seen
+
+    return asyncio.run(run())
+
+
+def test_a_batch_that_holds_all_there_is_goes_at_once() -> None:
+    values, waited, seen = _first_batch_after(lambda delivered: True, within=5.0)
+    assert values == [7, 8, 9]
+    assert waited < 1.0  # not the 5 s of `within`
+    assert seen[-1] == {("receipts", 1): 9, ("receipts", 0): 8}  # last offset per partition
+
+
+def test_a_batch_with_input_still_behind_fills_for_within() -> None:
+    values, waited, seen = _first_batch_after(lambda delivered: False, within=0.3)
+    assert values == [7, 8, 9]
+    assert waited >= 0.25
+    assert len(seen) > 10  # checked again every few milliseconds meanwhile
+
+
+def _consumer_app(highwaters: dict[Any, int | None], committed: dict[Any, int]) -> Any:
+    from faust.types import TP
+
+    consumer = SimpleNamespace(
+        assignment=lambda: set(highwaters),
+        highwater=lambda tp: highwaters[tp],
+        _committed_offset=committed,
+    )
+    fence = SimpleNamespace(inputs=frozenset({"receipts", "member_events"}))
+    assert all(isinstance(tp, TP) for tp in highwaters)
+    return SimpleNamespace(consumer=consumer, tierflow_fence=fence)
+
+
+def test_inputs_are_caught_up_when_no_partition_holds_more_than_was_delivered() -> None:
+    from faust.types import TP
+
+    from agents.loyalty import inputs_caught_up
+
+    receipts0, receipts1 = TP("receipts", 0), TP("receipts", 1)
+    events0, changelog0 = TP("member_events", 0), TP("members-changelog", 0)
+    highwaters = {receipts0: 10, receipts1: 5, events0: 4, changelog0: 999}
+    committed = {events0: 4}  # nothing delivered from it: all of it is committed
+    caught_up = inputs_caught_up(_consumer_app(highwaters, committed))
+    assert caught_up({("receipts", 0): 9, ("receipts", 1): 4})  # the changelog is no input
+    assert not caught_up({("receipts", 0): 6, ("receipts", 1): 4})  # 3 records behind
+    # Up to two offsets may be transaction markers, never delivered.
+    assert caught_up({("receipts", 0): 7, ("receipts", 1): 4})
+    # A partition with nothing delivered and more than its committed offset is behind.
+    assert not inputs_caught_up(_consumer_app(highwaters, {events0: 0}))(
+        {("receipts", 0): 9, ("receipts", 1): 4}
+    )
+    # A high-water mark not known yet counts as behind.
+    highwaters[receipts1] = None
+    assert not caught_up({("receipts", 0): 9, ("receipts", 1): 4})
 
 
 def _app(generation: int) -> Any:
