@@ -1,8 +1,11 @@
 """The live pipeline's throughput and latency on the embedded broker, against a baseline.
 
 In one run: (a) the rate at which a plain confluent-kafka consumer reads the receipts topic
-(the baseline), (b) the worker's sustained rate from receipts in to committed ledger entries
-out (one worker, 8 partitions), with the worker's CPU microseconds per receipt, and (c) the
+(the baseline), (a2) the rate of a bare Faust agent that takes the same receipts in batches
+and acknowledges them, doing nothing else (bench/faust_floor.py: what Faust alone allows),
+(a3) the worker's batch path with no Kafka at all (decode, rules, encode, member records),
+(b) the worker's sustained rate from receipts in to committed ledger entries out (one
+worker, 8 partitions), with the worker's CPU microseconds per receipt, and (c) the
 end-to-end latency p50/p99 (receipt produced -> ledger entry readable) at a steady rate.
 
     .venv/bin/python -m bench.bench_pipeline [--members 100000] [--receipts 100000]
@@ -137,7 +140,7 @@ class Worker:
         self.process.stop(signal.SIGTERM)
 
 
-def committed_total(settings: Any, topic_name: str) -> int:
+def committed_total(settings: Any, topic_name: str, group: str | None = None) -> int:
     from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
     from confluent_kafka.admin import AdminClient
 
@@ -145,11 +148,109 @@ def committed_total(settings: Any, topic_name: str) -> int:
 
     admin = AdminClient(settings.kafka_client_config())
     partitions = [TopicPartition(settings.topic(topic_name), p) for p in range(settings.partitions)]
-    request = [ConsumerGroupTopicPartitions(faust_app_id(settings), partitions)]
+    request = [ConsumerGroupTopicPartitions(group or faust_app_id(settings), partitions)]
     total = 0
     for future in admin.list_consumer_group_offsets(request).values():
         total += sum(max(tp.offset, 0) for tp in future.result().topic_partitions)
     return total
+
+
+def apply_path_rate(receipts: list[Any], partitions: int, batch: int = 2_000) -> dict[str, float]:
+    """(a3) The worker's batch path with no Kafka at all, in this process: decode, checks,
+    rules, output and snapshot encoding, member records to bytes and back (a dict for the
+    table). Per core: receipts per second of this process's CPU time."""
+    from agents.loyalty import member_snapshots
+    from agents.member_batch import RECEIPTS, InputMessage, MemberBatch, partition_of
+    from agents.member_record import MemberRecord
+    from agents.review_index import ReviewIndex
+    from schemas.codec import Codec
+    from streams.program import load_program
+
+    program, codec = load_program(PROGRAM), Codec()
+    names = {
+        name: name
+        for name in ("receipts", "member_events", "review_ticks", "ledger", "members")
+        + ("tier_changes", "notifications", "dead_letters")
+    }
+    messages = []
+    for offset, receipt in enumerate(receipts):
+        key = receipt.member_id.encode()
+        value = codec.encode(receipt)
+        messages.append(
+            InputMessage(RECEIPTS, "receipts", partition_of(key, partitions), offset, key, value)
+        )
+    table: dict[str, bytes] = {}
+
+    def load(member_id: str) -> Any:
+        raw = table.get(member_id)
+        return MemberRecord.from_bytes(raw) if raw is not None else None
+
+    snapshots = member_snapshots(codec, program, names)
+    index = ReviewIndex()
+    started = time.process_time()
+    for first in range(0, len(messages), batch):
+        result = MemberBatch(program, codec, index, load, names, partitions).apply_all(
+            messages[first : first + batch]
+        )
+        snapshots(result)
+        for member_id, (_partition, record) in result.records.items():
+            table[member_id] = record.to_bytes()
+    cpu = time.process_time() - started
+    return {"rate": len(messages) / cpu, "cpu_us_per_receipt": cpu / len(messages) * 1e6}
+
+
+def faust_floor_rate(settings: Any, count: int, workdir: Path) -> dict[str, float]:
+    """(a2) A bare Faust agent (bench/faust_floor.py) reading the same receipts with the
+    worker's intake and acknowledging them, doing nothing else: what Faust alone allows."""
+    import subprocess
+
+    import psutil
+
+    sys.path.insert(0, str(REPO / "tests" / "agents"))
+    from live_worker import settings_env
+
+    from bench.faust_floor import GROUP_SUFFIX
+    from streams.app import faust_app_id
+
+    env = (
+        os.environ
+        | settings_env(settings)
+        | {"TIERFLOW_WEB_PORT": str(free_port()), "TIERFLOW_WORKER_DATADIR": str(workdir)}
+    )
+    with (workdir / "faust-floor.log").open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.faust_floor"],
+            env=env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            proc = psutil.Process(process.pid)
+            group = faust_app_id(settings) + GROUP_SUFFIX
+            # Timed from the first committed offset: the worker's start-up is not Faust's rate.
+            deadline = time.monotonic() + 300
+            done = 0
+            while done == 0 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                done = committed_total(settings, "receipts", group)
+            first, started, cpu0 = done, time.perf_counter(), proc.cpu_times()
+            while done < count and time.monotonic() < deadline:
+                time.sleep(0.2)
+                done = committed_total(settings, "receipts", group)
+            elapsed, cpu1 = time.perf_counter() - started, proc.cpu_times()
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    counted = done - first
+    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    return {
+        "rate": counted / elapsed if elapsed else 0.0,
+        "cpu_us_per_receipt": cpu / max(counted, 1) * 1e6,
+    }
 
 
 def pipeline_rate(settings: Any, count: int, workdir: Path, workers: int = 1) -> dict[str, float]:
@@ -326,11 +427,24 @@ def throughput(bootstrap: str, overrides: dict[str, Any], args: Any, workdir: Pa
     print(f"produced {len(receipts)} receipts in {produce_seconds:.1f}s", flush=True)
     baseline = baseline_read_rate(settings, len(receipts))
     print(f"(a) baseline confluent-kafka read: {baseline:,.0f} receipts/s", flush=True)
+    floor = faust_floor_rate(settings, len(receipts), workdir)
+    print(
+        f"(a2) bare Faust agent (batches taken and acked, nothing else): "
+        f"{floor['rate']:,.0f} receipts/s, {floor['cpu_us_per_receipt']:,.0f} us CPU/receipt",
+        flush=True,
+    )
+    alone = apply_path_rate(receipts, settings.partitions)
+    print(
+        f"(a3) the batch path alone, no Kafka (decode, rules, encode, records): "
+        f"{alone['rate']:,.0f} receipts/s per core, {alone['cpu_us_per_receipt']:,.0f} us/receipt",
+        flush=True,
+    )
     pipeline = pipeline_rate(settings, len(receipts), workdir, args.workers)
     print(
         f"(b) pipeline, {args.workers} worker(s): {pipeline['receipts']:,.0f} receipts in "
         f"{pipeline['seconds']:.1f}s = "
-        f"{pipeline['rate']:,.0f} receipts/s; ratio (b)/(a) = {pipeline['rate'] / baseline:.3f}; "
+        f"{pipeline['rate']:,.0f} receipts/s; ratio (b)/(a) = {pipeline['rate'] / baseline:.3f}, "
+        f"(b)/(a2) = {pipeline['rate'] / max(floor['rate'], 1e-9):.2f}; "
         f"worker CPU {pipeline['cpu_us_per_receipt']:,.0f} us/receipt",
         flush=True,
     )
