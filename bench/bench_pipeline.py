@@ -167,11 +167,9 @@ def apply_path_rate(receipts: list[Any], partitions: int, batch: int = 2_000) ->
     from streams.program import load_program
 
     program, codec = load_program(PROGRAM), Codec()
-    names = {
-        name: name
-        for name in ("receipts", "member_events", "review_ticks", "ledger", "members")
-        + ("tier_changes", "notifications", "dead_letters")
-    }
+    from streams.app import INPUT_TOPICS, OUTPUT_TOPICS
+
+    names = {name: name for name in (*INPUT_TOPICS, *OUTPUT_TOPICS, "members")}
     messages = []
     for offset, receipt in enumerate(receipts):
         key = receipt.member_id.encode()
