@@ -81,7 +81,8 @@ def log_health(
         ";".join(uncommitted) or "-",
     )
     log.info(
-        "worker_health taken=%d yields=%d intake_waiting=%s held=%d stale=%d "
+        "worker_health taken=%d yields=%d fill_s=%.1f cut_caught_up=%d cut_full=%d "
+        "intake_waiting=%s held=%d stale=%d "
         "abandoned_batches=%d gap_repairs=%d skipped_runs=%d records_read=%d "
         "batches=%d inputs=%d "
         "rebalancing=%s "
@@ -91,6 +92,9 @@ def log_health(
         "kafka_in_flight=%d kafka_pending=%d kafka_odd=%s",
         intake.taken,
         intake.yields,
+        intake.fill_seconds,
+        intake.cut_caught_up,
+        intake.cut_full,
         intake.waiting,
         aligner.held(),
         book.stale,

@@ -95,6 +95,9 @@ class IntakeCounters:
         self.taken = 0  # events put in the buffer
         self.yields = 0  # batches handed to the agent, empty ones included
         self.waiting = False  # the stream processor waits for the agent to consume a batch
+        self.fill_seconds = 0.0  # the agent waited for a batch to fill
+        self.cut_caught_up = 0  # batches handed over because they held all there was
+        self.cut_full = 0  # ... because they held `max_` events
 
 
 CATCH_UP_CHECK = 0.002  # seconds between checks whether a batch holds all the input there is
@@ -166,6 +169,7 @@ async def take_batches(
             else:
                 await stream.wait_for_stopped(full, timeout=min(CATCH_UP_CHECK, remaining))
                 if caught_up(delivered):
+                    counters.cut_caught_up += 1
                     return
 
     acks_before = stream.enable_acks
@@ -175,7 +179,10 @@ async def take_batches(
     try:
         loop = asyncio.get_running_loop()
         while not stream.should_stop:
-            await fill(loop.time() + within)
+            began = loop.time()
+            await fill(began + within)
+            counters.fill_seconds += loop.time() - began
+            counters.cut_full += full.is_set()
             consuming = asyncio.get_running_loop().create_future()
             counters.yields += 1
             try:

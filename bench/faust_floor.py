@@ -18,10 +18,12 @@ def create_floor_app(settings: Any) -> Any:
     import faust
 
     from agents.intake import take_batches
-    from streams.app import app_settings, faust_app_id, worker_datadir
+    from streams.app import app_settings, faust_app_id, tune_worker_consumer, worker_datadir
 
+    tune_worker_consumer()
     worker_datadir(settings).mkdir(parents=True, exist_ok=True)
     app = faust.App(faust_app_id(settings) + GROUP_SUFFIX, **app_settings(settings))
+    app.tierflow_fetch_max_wait_ms = round(settings.fetch_max_wait * 1000)
     receipts = app.topic(
         settings.topic("receipts"),
         key_type=bytes,

@@ -129,28 +129,40 @@ def declare_member_table(app: faust.App, settings: Settings) -> Any:
     )
 
 
-def read_committed_inputs() -> None:
-    """Make Faust's worker consumer read `read_committed` under at-least-once too.
+def tune_worker_consumer() -> None:
+    """Two settings of Faust's worker consumer that Faust does not expose.
 
-    Faust picks `read_committed` only under exactly-once
-    (`AIOKafkaConsumerThread._create_worker_consumer`); a POS or CRM system that writes
-    receipts in Kafka transactions would otherwise have aborted receipts credited. The
-    worker consumer is built before it starts, and aiokafka reads the level at `start()`,
-    so setting it on the new consumer is enough. Our changelog is never transactional, so
-    table recovery (which waits for the high-water mark) is unaffected.
+    - **read_committed** under at-least-once too. Faust picks `read_committed` only under
+      exactly-once (`AIOKafkaConsumerThread._create_worker_consumer`); a POS or CRM system
+      that writes receipts in Kafka transactions would otherwise have aborted receipts
+      credited. Our changelog is never transactional, so table recovery (which waits for
+      the high-water mark) is unaffected.
+    - **fetch_max_wait_ms** from `TIERFLOW_FETCH_MAX_WAIT` (`app.tierflow_fetch_max_wait_ms`)
+      instead of Faust's fixed 1,500 ms. aiokafka leaves out of a fetch request the
+      partitions whose records the agent has not taken yet, and sends one request per broker
+      at a time; a request for idle partitions only (the other input topics, the changelog)
+      then waits the whole `fetch_max_wait_ms` on the broker while receipts pile up behind
+      it. Seen here: under a steady 2,000 receipts/s a worker that fell behind once stayed
+      1.5 s behind for good (docs/benchmarks.md, Pipeline).
+
+    The worker consumer is built before it starts, and aiokafka reads both at `start()`, so
+    setting them on the new consumer is enough.
     """
     from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
     original = AIOKafkaConsumerThread._create_worker_consumer
-    if getattr(original, "tierflow_read_committed", False):
+    if getattr(original, "tierflow_tuned", False):
         return
 
     def create_worker_consumer(self: Any, transport: Any) -> Any:
         consumer = original(self, transport)
         consumer._isolation_level = "read_committed"
+        fetch_max_wait_ms = getattr(self.app, "tierflow_fetch_max_wait_ms", None)
+        if fetch_max_wait_ms is not None:
+            consumer._fetch_max_wait_ms = fetch_max_wait_ms
         return consumer
 
-    create_worker_consumer.tierflow_read_committed = True  # type: ignore[attr-defined]
+    create_worker_consumer.tierflow_tuned = True  # type: ignore[attr-defined]
     AIOKafkaConsumerThread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
 
 
@@ -166,11 +178,12 @@ def create_app(settings: Settings) -> faust.App:
         # The RocksDB store finds a key's partition from Faust's "current event", which a
         # batch written after `noack_take` does not have (docs/streaming.md).
         raise ValueError(f"TIERFLOW_STORE={settings.store!r} is not supported yet; use memory://")
-    read_committed_inputs()
+    tune_worker_consumer()
     fence_acks()
     program = load_program(settings.program)
     worker_datadir(settings).mkdir(parents=True, exist_ok=True)
     app = faust.App(faust_app_id(settings), **app_settings(settings))
+    app.tierflow_fetch_max_wait_ms = round(settings.fetch_max_wait * 1000)  # type: ignore[attr-defined]
     topics = declare_topics(app, settings)
     table = declare_member_table(app, settings)
     book = register_member_agent(app, settings, program, topics, table)

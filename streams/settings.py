@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     review_timer: bool = Field(default=True, description="the leader publishes review ticks")
     review_interval: float = Field(default=60.0, gt=0, description="seconds between checks")
     producer_linger: float = Field(default=0.005, ge=0, description="seconds")
+    fetch_max_wait: float = Field(
+        default=0.02,
+        gt=0,
+        le=30,
+        description="seconds a fetch may wait on the broker for data (Faust fixes 1.5 s; "
+        "see streams/app.py, tune_worker_consumer)",
+    )
     session_timeout: float = Field(
         default=15.0, gt=0, description="seconds before a silent worker's partitions move"
     )

@@ -42,3 +42,29 @@ def test_each_worker_of_a_group_has_its_own_datadir() -> None:
     two = one.model_copy(update={"web_port": 6067})
     assert faust_app_id(one) == faust_app_id(two) == "t1.tierflow"
     assert worker_datadir(one) != worker_datadir(two)
+
+
+def test_the_worker_consumer_reads_committed_and_waits_at_most_fetch_max_wait(
+    tmp_path: Path,
+) -> None:
+    """Faust builds its worker consumer with read_uncommitted (at-least-once) and a fixed
+    1,500 ms fetch wait; the app's consumer gets ours (streams/app.py)."""
+    import asyncio
+
+    from streams.app import create_app
+
+    async def build() -> tuple[int, str]:
+        settings = Settings(
+            bootstrap_servers="127.0.0.1:1",  # nothing is contacted: the consumer is not started
+            program=Path(__file__).parents[2] / "streams" / "program.example.toml",
+            worker_datadir=tmp_path,
+            fetch_max_wait=0.033,
+        )
+        app = create_app(settings)
+        consumer = app.consumer._thread._create_worker_consumer(app.transport)
+        try:
+            return consumer._fetch_max_wait_ms, consumer._isolation_level
+        finally:
+            await consumer.stop()
+
+    assert asyncio.run(build()) == (33, "read_committed")
