@@ -26,6 +26,7 @@ def log_health(
     gaps: Any,
     contiguity: Any,
     runs: Any,
+    dormant: Any,
 ) -> None:
     from faust.types import TP
 
@@ -50,12 +51,15 @@ def log_health(
             if assignment.state_value(tp).paused
             or not assignment.state_value(tp).has_valid_position
         ]
-        behind, undelivered, uncommitted = [], [], []
+        behind, undelivered, uncommitted, inactive = [], [], [], []
+        active_tps = consumer._active_partitions or set()
         for tp in assignment.tps:
             if tp.topic not in input_topics:
                 continue
             state = assignment.state_value(tp)
             name = f"{tp.topic.rsplit('.', 1)[-1]}/{tp.partition}"
+            if TP(tp.topic, tp.partition) not in active_tps:
+                inactive.append(name)
             if state.highwater is not None and state.has_valid_position:
                 if state.highwater > state.position:
                     behind.append(f"{name}:{state.position}<{state.highwater}")
@@ -75,10 +79,13 @@ def log_health(
     except Exception:  # the consumer is not started yet
         return
     log.info(
-        "worker_health fetch_behind=%s fetched_undelivered=%s uncommitted=%s",
+        "worker_health fetch_behind=%s fetched_undelivered=%s uncommitted=%s inactive=%s "
+        "resumed=%d",
         ",".join(behind) or "-",
         ",".join(undelivered) or "-",
         ";".join(uncommitted) or "-",
+        ",".join(inactive) or "-",
+        dormant.resumed,
     )
     log.info(
         "worker_health taken=%d yields=%d fill_s=%.1f cut_caught_up=%d cut_full=%d "

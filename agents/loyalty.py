@@ -17,6 +17,7 @@ from typing import Any
 from agents.alignment import EventTimeAligner, Lag
 from agents.checkpoint import Checkpoint
 from agents.contiguity import MARKER_SLACK, ContiguityWatch
+from agents.dormant import DormantWatch, fetch_position, resume_partition
 from agents.gaps import GapWatch
 from agents.health import log_health
 from agents.intake import Fence, IntakeCounters, mark_absent, take_batches
@@ -202,6 +203,7 @@ def register_member_agent(
     fence = Fence(app, frozenset(kind_of_topic))
     app.tierflow_fence = fence  # Faust's consumer consults it before counting an ack
     gaps = GapWatch()
+    dormant = DormantWatch()
     contiguity = ContiguityWatch()
     runs = RunReader(settings.kafka_client_config() | {"group.id": f"{app.conf.id}-refill"})
     intake = IntakeCounters()
@@ -321,7 +323,8 @@ def register_member_agent(
 
     @app.timer(GAP_CHECK_EVERY, name="tierflow.input_gaps")
     async def read_lost_offsets_again() -> None:
-        """Seek an input partition back to its committed offset when offsets below its
+        """Resume an input partition Faust stopped fetching for and never took back
+        (agents/dormant.py); seek one back to its committed offset when offsets below its
         acknowledged ones went missing (agents/gaps.py)."""
         from faust.types import TP
 
@@ -334,6 +337,20 @@ def register_member_agent(
             return
         for tp in assigned:
             tp = TP(tp.topic, tp.partition)
+            inactive = tp not in consumer._get_active_partitions()
+            inactive = inactive and tp not in consumer._paused_partitions
+            read = consumer._read_offset.get(tp)
+            if dormant.dormant(tp, inactive, read, fetch_position(consumer, tp)):
+                log.warning(
+                    "input_partition_resumed topic=%s partition=%d read_offset=%s "
+                    "fetched_to=%s (Faust had stopped fetching it and not taken it back)",
+                    tp.topic,
+                    tp.partition,
+                    read,
+                    fetch_position(consumer, tp),
+                )
+                resume_partition(consumer, tp)
+                dormant.resume(tp)
             committed = consumer._committed_offset.get(tp)
             if not gaps.lost(tp, committed, consumer._acked.get(tp) or ()):
                 continue
@@ -354,7 +371,9 @@ def register_member_agent(
     @app.timer(HEALTH_EVERY, name="tierflow.worker_health")
     async def health() -> None:
         try:
-            log_health(app, set(kind_of_topic), intake, aligner, book, gaps, contiguity, runs)
+            log_health(
+                app, set(kind_of_topic), intake, aligner, book, gaps, contiguity, runs, dormant
+            )
         except Exception:  # a diagnostic must never stop the worker
             log.exception("worker_health_failed")
 

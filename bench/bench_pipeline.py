@@ -16,6 +16,7 @@ Uses TIERFLOW_BOOTSTRAP_SERVERS if set, else starts (or reuses) the embedded bro
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import statistics
@@ -140,13 +141,21 @@ class Worker:
         self.process.stop(signal.SIGTERM)
 
 
+@functools.cache
+def _admin(config: tuple[tuple[str, Any], ...]) -> Any:
+    """One admin client per cluster for the whole run (a new one per poll leaves librdkafka
+    log lines behind each time it is dropped)."""
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient(dict(config))
+
+
 def committed_total(settings: Any, topic_name: str, group: str | None = None) -> int:
     from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
-    from confluent_kafka.admin import AdminClient
 
     from streams.app import faust_app_id
 
-    admin = AdminClient(settings.kafka_client_config())
+    admin = _admin(tuple(sorted(settings.kafka_client_config().items())))
     partitions = [TopicPartition(settings.topic(topic_name), p) for p in range(settings.partitions)]
     request = [ConsumerGroupTopicPartitions(group or faust_app_id(settings), partitions)]
     total = 0
