@@ -12,6 +12,7 @@ and aiokafka (faust-streaming 0.15, aiokafka 0.14); a failure here is logged, ne
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 log = logging.getLogger("tierflow.agents.loyalty")
@@ -51,6 +52,14 @@ def log_health(
             if assignment.state_value(tp).paused
             or not assignment.state_value(tp).has_valid_position
         ]
+        # How long Faust's fetch loop has been in one getmany-and-deliver round: about a
+        # second when idle, long when a delivery is stuck inside it.
+        diag = consumer.diag
+        fetching_for = (
+            f"{time.monotonic() - diag.last_transition['FETCHING']:.1f}"
+            if "FETCHING" in diag.flags
+            else "-"
+        )
         behind, undelivered, uncommitted, inactive = [], [], [], []
         active_tps = consumer._active_partitions or set()
         for tp in assignment.tps:
@@ -80,12 +89,13 @@ def log_health(
         return
     log.info(
         "worker_health fetch_behind=%s fetched_undelivered=%s uncommitted=%s inactive=%s "
-        "resumed=%d",
+        "resumed=%d faust_fetching_s=%s",
         ",".join(behind) or "-",
         ",".join(undelivered) or "-",
         ";".join(uncommitted) or "-",
         ",".join(inactive) or "-",
         dormant.resumed,
+        fetching_for,
     )
     log.info(
         "worker_health taken=%d yields=%d fill_s=%.1f cut_caught_up=%d cut_full=%d "
