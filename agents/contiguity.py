@@ -42,6 +42,10 @@ class ContiguityWatch:
             self.skipped_offsets += offset - expected
         return range(expected, offset)
 
+    def expected(self, tp: Hashable) -> int | None:
+        """The offset after the last one delivered of `tp` (None: none since the assignment)."""
+        return self._expected.get(tp)
+
     def follows(self, tp: Hashable) -> bool:
         """Whether a record of `tp` was delivered since the assignment."""
         return tp in self._expected

@@ -27,7 +27,7 @@ def log_health(
     gaps: Any,
     contiguity: Any,
     runs: Any,
-    dormant: Any,
+    tails: Any,
 ) -> None:
     from faust.types import TP
 
@@ -60,15 +60,12 @@ def log_health(
             if "FETCHING" in diag.flags
             else "-"
         )
-        behind, undelivered, uncommitted, inactive = [], [], [], []
-        active_tps = consumer._active_partitions or set()
+        behind, undelivered, uncommitted = [], [], []
         for tp in assignment.tps:
             if tp.topic not in input_topics:
                 continue
             state = assignment.state_value(tp)
             name = f"{tp.topic.rsplit('.', 1)[-1]}/{tp.partition}"
-            if TP(tp.topic, tp.partition) not in active_tps:
-                inactive.append(name)
             if state.highwater is not None and state.has_valid_position:
                 if state.highwater > state.position:
                     behind.append(f"{name}:{state.position}<{state.highwater}")
@@ -88,13 +85,12 @@ def log_health(
     except Exception:  # the consumer is not started yet
         return
     log.info(
-        "worker_health fetch_behind=%s fetched_undelivered=%s uncommitted=%s inactive=%s "
-        "resumed=%d faust_fetching_s=%s",
+        "worker_health fetch_behind=%s fetched_undelivered=%s uncommitted=%s "
+        "tail_repairs=%d faust_fetching_s=%s",
         ",".join(behind) or "-",
         ",".join(undelivered) or "-",
         ";".join(uncommitted) or "-",
-        ",".join(inactive) or "-",
-        dormant.resumed,
+        tails.repairs,
         fetching_for,
     )
     log.info(

@@ -17,7 +17,6 @@ from typing import Any
 from agents.alignment import EventTimeAligner, Lag
 from agents.checkpoint import Checkpoint
 from agents.contiguity import MARKER_SLACK, ContiguityWatch
-from agents.dormant import DormantWatch, fetch_position, resume_partition
 from agents.gaps import GapWatch
 from agents.health import log_health
 from agents.intake import Fence, IntakeCounters, mark_absent, take_batches
@@ -32,9 +31,10 @@ from agents.member_batch import (
     partition_of,
 )
 from agents.member_record import MemberRecord, next_review_of
-from agents.refill import Refilled, RunReader, read_missing
+from agents.refill import Refilled, RunReader, as_events, read_missing
 from agents.review_index import ReviewIndex
 from agents.rules.program import Program
+from agents.tail import TailWatch, fetch_position
 from streams.settings import Settings
 
 log = logging.getLogger("tierflow.agents.loyalty")
@@ -203,7 +203,7 @@ def register_member_agent(
     fence = Fence(app, frozenset(kind_of_topic))
     app.tierflow_fence = fence  # Faust's consumer consults it before counting an ack
     gaps = GapWatch()
-    dormant = DormantWatch()
+    tails = TailWatch()
     contiguity = ContiguityWatch()
     runs = RunReader(settings.kafka_client_config() | {"group.id": f"{app.conf.id}-refill"})
     intake = IntakeCounters()
@@ -323,9 +323,9 @@ def register_member_agent(
 
     @app.timer(GAP_CHECK_EVERY, name="tierflow.input_gaps")
     async def read_lost_offsets_again() -> None:
-        """Resume an input partition Faust stopped fetching for and never took back
-        (agents/dormant.py); seek one back to its committed offset when offsets below its
-        acknowledged ones went missing (agents/gaps.py)."""
+        """Read a run Faust dropped at the tail of an input partition from the broker
+        (agents/tail.py); seek a partition back to its committed offset when offsets below
+        its acknowledged ones went missing (agents/gaps.py)."""
         from faust.types import TP
 
         consumer = app.consumer
@@ -337,20 +337,12 @@ def register_member_agent(
             return
         for tp in assigned:
             tp = TP(tp.topic, tp.partition)
-            inactive = tp not in consumer._get_active_partitions()
-            inactive = inactive and tp not in consumer._paused_partitions
-            read = consumer._read_offset.get(tp)
-            if dormant.dormant(tp, inactive, read, fetch_position(consumer, tp)):
-                log.warning(
-                    "input_partition_resumed topic=%s partition=%d read_offset=%s "
-                    "fetched_to=%s (Faust had stopped fetching it and not taken it back)",
-                    tp.topic,
-                    tp.partition,
-                    read,
-                    fetch_position(consumer, tp),
-                )
-                resume_partition(consumer, tp)
-                dormant.resume(tp)
+            dropped = tails.dropped(
+                tp, next_expected(tp), consumer._read_offset.get(tp), fetch_position(consumer, tp)
+            )
+            if dropped:
+                await read_dropped_tail(tp, dropped)
+                continue
             committed = consumer._committed_offset.get(tp)
             if not gaps.lost(tp, committed, consumer._acked.get(tp) or ()):
                 continue
@@ -368,11 +360,45 @@ def register_member_agent(
             contiguity.rewind(tp, committed)
             gaps.repaired(tp)
 
+    def next_expected(tp: Any) -> int | None:
+        """The offset the agent expects next on `tp`: after the last one it saw, or the
+        committed offset when it has seen none since the assignment."""
+        expected = contiguity.expected(tp)
+        return expected if expected is not None else app.consumer._committed_offset.get(tp)
+
+    async def read_dropped_tail(tp: Any, dropped: range) -> None:
+        """A run Faust took from aiokafka and never delivered, with nothing after it to show
+        the jump (agents/tail.py): read from the broker and applied like a skipped run."""
+        began = time.monotonic()
+        generation = app.consumer_generation_id
+        records = await asyncio.to_thread(
+            runs.read, tp.topic, tp.partition, dropped.start, dropped.stop
+        )
+        if app.consumer_generation_id != generation or next_expected(tp) != dropped.start:
+            return  # a rebalance or new input came meanwhile: the watch looks again
+        found = as_events(tp.topic, tp.partition, records, generation)
+        log.warning(
+            "input_tail_dropped topic=%s partition=%d offset=%d never_delivered=%d "
+            "read_from_broker=%d seconds=%.3f",
+            tp.topic,
+            tp.partition,
+            dropped.start,
+            len(dropped),
+            len(found),
+            time.monotonic() - began,
+        )
+        for refilled in found:
+            align(refilled)
+        got = {event.message.offset for event in found}
+        mark_absent(app.consumer, tp, [offset for offset in dropped if offset not in got])
+        contiguity.rewind(tp, dropped.stop)
+        tails.repaired(tp)
+
     @app.timer(HEALTH_EVERY, name="tierflow.worker_health")
     async def health() -> None:
         try:
             log_health(
-                app, set(kind_of_topic), intake, aligner, book, gaps, contiguity, runs, dormant
+                app, set(kind_of_topic), intake, aligner, book, gaps, contiguity, runs, tails
             )
         except Exception:  # a diagnostic must never stop the worker
             log.exception("worker_health_failed")
