@@ -213,12 +213,14 @@ def skipped_repeats(log: Path) -> int:
 
 
 def runs_read_from_broker(logs: Iterable[Path]) -> tuple[int, int]:
-    """(runs, records): input Faust skipped around rebalances and restarts that the workers
-    read from the broker instead (agents/refill.py, `input_skipped` lines)."""
+    """(runs, records): input Faust skipped or dropped around rebalances and restarts that
+    the workers read from the broker instead (agents/refill.py and agents/tail.py:
+    `input_skipped` and `input_tail_dropped` lines)."""
     runs = records = 0
+    pattern = r"input_(?:skipped|tail_dropped) .* read_from_broker=(\d+)"
     for log in logs:
         if log.exists():
-            for found in re.findall(r"input_skipped .* read_from_broker=(\d+)", log.read_text()):
+            for found in re.findall(pattern, log.read_text()):
                 runs += 1
                 records += int(found)
     return runs, records
