@@ -264,8 +264,9 @@ def register_member_agent(
         from faust.types import TP
 
         rebalances = fence.rebalances
+        caught_up = inputs_caught_up(app) if settings.batch_when_caught_up else None
         batches = take_batches(
-            stream, settings.batch_size, settings.batch_within, intake, inputs_caught_up(app)
+            stream, settings.batch_size, settings.batch_within, intake, caught_up
         )
         async for taken in batches:
             if fence.rebalances != rebalances:
