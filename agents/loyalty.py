@@ -31,7 +31,7 @@ from agents.member_batch import (
     partition_of,
 )
 from agents.member_record import MemberRecord, next_review_of
-from agents.refill import Refilled, RunReader, as_events, read_missing
+from agents.refill import Refilled, RunReader, read_missing, read_run
 from agents.review_index import ReviewIndex
 from agents.rules.program import Program
 from agents.tail import TailWatch, fetch_position
@@ -308,19 +308,31 @@ def register_member_agent(
         began = time.monotonic()
         found, absent = await read_missing(runs, message, missing)
         if len(missing) > MARKER_SLACK:
-            log.warning(
-                "input_skipped topic=%s partition=%d offset=%d never_delivered=%d "
-                "read_from_broker=%d seconds=%.3f",
-                message.topic,
-                message.partition,
-                message.offset,
-                len(missing),
-                len(found),
-                time.monotonic() - began,
-            )
+            log_run_read("input_skipped", tp, message.offset, missing, found, began)
+        put_back(tp, found, absent)
+
+    def put_back(tp: Any, found: list[Refilled], absent: list[int]) -> None:
+        """Records read from the broker go to the aligner in offset order, ahead of
+        anything later of their partition; Faust's consumer learns which offsets hold no
+        record, so its commits can pass them."""
         for refilled in found:
             align(refilled)
         mark_absent(app.consumer, tp, absent)
+
+    def log_run_read(
+        line: str, tp: Any, offset: int, missing: range, found: list[Refilled], began: float
+    ) -> None:
+        log.warning(
+            "%s topic=%s partition=%d offset=%d never_delivered=%d read_from_broker=%d "
+            "seconds=%.3f",
+            line,
+            tp.topic,
+            tp.partition,
+            offset,
+            len(missing),
+            len(found),
+            time.monotonic() - began,
+        )
 
     @app.timer(GAP_CHECK_EVERY, name="tierflow.input_gaps")
     async def read_lost_offsets_again() -> None:
@@ -372,26 +384,11 @@ def register_member_agent(
         the jump (agents/tail.py): read from the broker and applied like a skipped run."""
         began = time.monotonic()
         generation = app.consumer_generation_id
-        records = await asyncio.to_thread(
-            runs.read, tp.topic, tp.partition, dropped.start, dropped.stop
-        )
+        found, absent = await read_run(runs, tp.topic, tp.partition, generation, dropped)
         if app.consumer_generation_id != generation or next_expected(tp) != dropped.start:
             return  # a rebalance or new input came meanwhile: the watch looks again
-        found = as_events(tp.topic, tp.partition, records, generation)
-        log.warning(
-            "input_tail_dropped topic=%s partition=%d offset=%d never_delivered=%d "
-            "read_from_broker=%d seconds=%.3f",
-            tp.topic,
-            tp.partition,
-            dropped.start,
-            len(dropped),
-            len(found),
-            time.monotonic() - began,
-        )
-        for refilled in found:
-            align(refilled)
-        got = {event.message.offset for event in found}
-        mark_absent(app.consumer, tp, [offset for offset in dropped if offset not in got])
+        log_run_read("input_tail_dropped", tp, dropped.start, dropped, found, began)
+        put_back(tp, found, absent)
         contiguity.rewind(tp, dropped.stop)
         tails.repaired(tp)
 

@@ -203,11 +203,18 @@ async def read_missing(
     records among them, read from the broker by `reader` (a `RunReader`) as events of
     `message`'s assignment, and the offsets that hold no record. A jump of up to
     `MARKER_SLACK` offsets is taken as transaction markers without a read."""
+    return await read_run(reader, message.topic, message.partition, message.generation_id, missing)
+
+
+async def read_run(
+    reader: Any, topic: str, partition: int, generation_id: int | None, missing: range
+) -> tuple[list[Refilled], list[int]]:
+    """`read_missing` for a partition named directly (a dropped tail has no record after
+    it): the records at the offsets `missing`, as events of the assignment
+    `generation_id`, and the offsets that hold no record."""
     if len(missing) <= MARKER_SLACK:
         return [], list(missing)
-    records = await asyncio.to_thread(
-        reader.read, message.topic, message.partition, missing.start, missing.stop
-    )
-    found = as_events(message.topic, message.partition, records, message.generation_id)
+    records = await asyncio.to_thread(reader.read, topic, partition, missing.start, missing.stop)
+    found = as_events(topic, partition, records, generation_id)
     got = {event.message.offset for event in found}
     return found, [offset for offset in missing if offset not in got]
