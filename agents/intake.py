@@ -145,9 +145,10 @@ async def take_batches(
             raise RuntimeError("take_batches: a stream value without its event")
         buffer.append(event)
         counters.taken += 1
-        message = event.message
-        delivered[(message.topic, message.partition)] = message.offset
-        arrived.set()
+        if caught_up is not None:  # only the early hand-over reads these
+            message = event.message
+            delivered[(message.topic, message.partition)] = message.offset
+            arrived.set()
         if len(buffer) >= max_:
             full.set()
             consumed.clear()

@@ -15,23 +15,11 @@ GROUP_SUFFIX = "-faust-floor"
 
 
 def create_floor_app(settings: Any) -> Any:
-    import faust
-
     from agents.intake import take_batches
-    from streams.app import app_settings, faust_app_id, tune_worker_consumer, worker_datadir
+    from streams.app import bare_app, declare_topics
 
-    tune_worker_consumer()
-    worker_datadir(settings).mkdir(parents=True, exist_ok=True)
-    app = faust.App(faust_app_id(settings) + GROUP_SUFFIX, **app_settings(settings))
-    app.tierflow_fetch_max_wait_ms = round(settings.fetch_max_wait * 1000)
-    receipts = app.topic(
-        settings.topic("receipts"),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=settings.partitions,
-    )
+    app = bare_app(settings, GROUP_SUFFIX)
+    receipts = declare_topics(app, settings).by_name["receipts"]
 
     @app.agent(receipts, name="tierflow.faust_floor")
     async def floor(stream: Any) -> None:

@@ -167,6 +167,16 @@ def tune_worker_consumer() -> None:
     AIOKafkaConsumerThread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
 
 
+def bare_app(settings: Settings, id_suffix: str = "") -> faust.App:
+    """A Faust app with tierflow's settings, its worker consumer tuned and its datadir made,
+    and nothing declared yet (`create_app`; the bench's bare agent, bench/faust_floor.py)."""
+    tune_worker_consumer()
+    worker_datadir(settings).mkdir(parents=True, exist_ok=True)
+    app = faust.App(faust_app_id(settings) + id_suffix, **app_settings(settings))
+    app.tierflow_fetch_max_wait_ms = round(settings.fetch_max_wait * 1000)  # type: ignore[attr-defined]
+    return app
+
+
 def create_app(settings: Settings) -> faust.App:
     """The Faust app with its topics, the member table and the agents registered."""
     from agents.api import register_member_api
@@ -179,12 +189,9 @@ def create_app(settings: Settings) -> faust.App:
         # The RocksDB store finds a key's partition from Faust's "current event", which a
         # batch written after `noack_take` does not have (docs/streaming.md).
         raise ValueError(f"TIERFLOW_STORE={settings.store!r} is not supported yet; use memory://")
-    tune_worker_consumer()
     fence_acks()
     program = load_program(settings.program)
-    worker_datadir(settings).mkdir(parents=True, exist_ok=True)
-    app = faust.App(faust_app_id(settings), **app_settings(settings))
-    app.tierflow_fetch_max_wait_ms = round(settings.fetch_max_wait * 1000)  # type: ignore[attr-defined]
+    app = bare_app(settings)
     topics = declare_topics(app, settings)
     table = declare_member_table(app, settings)
     book = register_member_agent(app, settings, program, topics, table)
