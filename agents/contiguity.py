@@ -6,12 +6,16 @@ fetch position has moved past them) and go on delivering the records after it. A
 record skips any input at or below the last offset it applied, so a run delivered late
 would be skipped for the members it touches. `ContiguityWatch` expects, per topic
 partition, the offset after the last one delivered (the committed offset right after an
-assignment) and reports how many offsets a record jumped over. Gaps of up to
-`MARKER_SLACK` offsets are transaction markers (a commit marker takes an offset and
-delivers no record).
+assignment) and reports the offsets a record jumped over.
 
-It detects; the agent repairs, by reading the offsets it reports straight from the broker
-(agents/refill.py) and applying them before the record that jumped.
+A jump is not always a loss: a transaction's commit marker takes an offset and delivers no
+record. But a jump of one offset is not always a marker either: Faust drops single records
+around rebalances too (seen: one receipt dropped from the channel queue as flow control
+resumed after recovery; the old rule "a jump of up to two offsets is markers" let its
+commit pass it, and the member's balance missed it for good). So every jump is reported;
+the agent reads the offsets it reports straight from the broker (agents/refill.py), applies
+the records among them before the record that jumped, and names the rest as holding no
+record.
 """
 
 from __future__ import annotations
@@ -19,27 +23,23 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
-MARKER_SLACK = 2
-
 
 @dataclass(slots=True)
 class ContiguityWatch:
     _expected: dict[Hashable, int] = field(default_factory=dict)
-    skipped_runs: int = 0
+    skipped_runs: int = 0  # jumps seen (transaction markers among them)
     skipped_offsets: int = 0
 
     def observe(self, tp: Hashable, offset: int, committed: int | None) -> range:
         """The offsets before `offset` that were never delivered (empty: in order, or a
         repeat). `committed` is used while nothing of `tp` was delivered since the
-        assignment (None: unknown, nothing is reported). Runs of up to `MARKER_SLACK`
-        offsets are reported but not counted as skipped: transaction markers."""
+        assignment (None: unknown, nothing is reported)."""
         expected = self._expected.get(tp, committed)
         self._expected[tp] = max(offset + 1, self._expected.get(tp, 0))
         if expected is None or offset <= expected:
             return range(0)
-        if offset - expected > MARKER_SLACK:
-            self.skipped_runs += 1
-            self.skipped_offsets += offset - expected
+        self.skipped_runs += 1
+        self.skipped_offsets += offset - expected
         return range(expected, offset)
 
     def expected(self, tp: Hashable) -> int | None:

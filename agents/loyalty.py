@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.alignment import EventTimeAligner, Lag
+from agents.alignment import MARKER_SLACK, EventTimeAligner, Lag
 from agents.checkpoint import Checkpoint
-from agents.contiguity import MARKER_SLACK, ContiguityWatch
+from agents.contiguity import ContiguityWatch
 from agents.gaps import GapWatch
 from agents.health import log_health
 from agents.intake import Fence, IntakeCounters, mark_absent, take_batches
@@ -31,7 +31,7 @@ from agents.member_batch import (
     partition_of,
 )
 from agents.member_record import MemberRecord, next_review_of
-from agents.refill import Refilled, RunReader, read_missing, read_run
+from agents.refill import Refilled, Run, RunReader, read_runs
 from agents.review_index import ReviewIndex
 from agents.rules.program import Program
 from agents.tail import TailWatch, fetch_position
@@ -273,6 +273,7 @@ def register_member_agent(
                 rebalances = fence.rebalances
                 book.stale += len(aligner.forget_all())
                 contiguity.reset()
+            jumps: list[tuple[Any, int, Run]] = []  # (tp, the offset that jumped, the run)
             for event in taken:
                 if not fence.current(event):
                     book.stale += 1
@@ -290,8 +291,11 @@ def register_member_agent(
                         )
                 missing = contiguity.observe(tp, message.offset, committed)
                 if missing:
-                    await fill(tp, message, missing)
+                    run = Run(message.topic, message.partition, message.generation_id, missing)
+                    jumps.append((tp, message.offset, run))
                 align(event)
+            if jumps:
+                await fill(jumps)
             events = aligner.release() if aligner.held() else []
             if events:
                 await apply_events(stream, events)
@@ -301,15 +305,17 @@ def register_member_agent(
         stamp = int((message.timestamp or 0) * 1000)
         aligner.add(message.topic, message.partition, message.offset, stamp, event)
 
-    async def fill(tp: Any, message: Any, missing: range) -> None:
-        """Offsets never delivered before `message`: a run is read from the broker and
-        applied before it (agents/refill.py); Faust's consumer learns which of them hold no
-        record, so its commits can pass them."""
+    async def fill(jumps: list[tuple[Any, int, Run]]) -> None:
+        """Offsets never delivered before a record of the batch: read from the broker, all
+        runs at once (agents/refill.py); their records join the aligner, which releases a
+        partition's records in offset order, so they are applied before the record that
+        jumped. A run that held records is logged: Faust dropped them."""
         began = time.monotonic()
-        found, absent = await read_missing(runs, message, missing)
-        if len(missing) > MARKER_SLACK:
-            log_run_read("input_skipped", tp, message.offset, missing, found, began)
-        put_back(tp, found, absent)
+        answers = await read_runs(runs, [run for _tp, _offset, run in jumps])
+        for (tp, offset, run), (found, absent) in zip(jumps, answers, strict=True):
+            if found:
+                log_run_read("input_skipped", tp, offset, run.missing, found, began)
+            put_back(tp, found, absent)
 
     def put_back(tp: Any, found: list[Refilled], absent: list[int]) -> None:
         """Records read from the broker go to the aligner in offset order, ahead of
@@ -381,16 +387,20 @@ def register_member_agent(
 
     async def read_dropped_tail(tp: Any, dropped: range) -> None:
         """A run Faust took from aiokafka and never delivered, with nothing after it to show
-        the jump (agents/tail.py): read from the broker and applied like a skipped run."""
+        the jump (agents/tail.py): read from the broker and applied like a skipped run (a
+        run of transaction markers only is just passed)."""
         began = time.monotonic()
         generation = app.consumer_generation_id
-        found, absent = await read_run(runs, tp.topic, tp.partition, generation, dropped)
+        [(found, absent)] = await read_runs(
+            runs, [Run(tp.topic, tp.partition, generation, dropped)]
+        )
         if app.consumer_generation_id != generation or next_expected(tp) != dropped.start:
             return  # a rebalance or new input came meanwhile: the watch looks again
-        log_run_read("input_tail_dropped", tp, dropped.start, dropped, found, began)
+        if found:
+            log_run_read("input_tail_dropped", tp, dropped.start, dropped, found, began)
         put_back(tp, found, absent)
         contiguity.rewind(tp, dropped.stop)
-        tails.repaired(tp)
+        tails.repaired(tp, records=len(found))
 
     @app.timer(HEALTH_EVERY, name="tierflow.worker_health")
     async def health() -> None:

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agents.contiguity import MARKER_SLACK
+Record = tuple[int, int, bytes | None, bytes | None, Any]  # offset, ms, key, value, headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,41 +79,65 @@ class RunReader:
         """The records of `topic`/`partition` at offsets `start` up to `end` (excluded):
         (offset, timestamp in ms, key, value, headers) in offset order. `end` is an offset
         the caller has read, so the broker has everything before it."""
-        with self._lock:
-            return self._read(topic, partition, start, end)
+        return self.read_many([(topic, partition, start, end)])[0]
 
-    def _read(
-        self, topic: str, partition: int, start: int, end: int
-    ) -> list[tuple[int, int, bytes | None, bytes | None, Any]]:
+    def read_many(self, runs: list[tuple[str, int, int, int]]) -> list[list[Record]]:
+        """`read` for several runs (topic, partition, start, end) at once, with one
+        assignment: the records of each run, in the order of `runs`."""
+        with self._lock:
+            spans: dict[tuple[str, int], tuple[int, int]] = {}
+            for topic, partition, start, end in runs:
+                low, high = spans.get((topic, partition), (start, end))
+                spans[(topic, partition)] = (min(low, start), max(high, end))
+            read = self._read(spans)
+        return [
+            [record for record in read[(topic, partition)] if start <= record[0] < end]
+            for topic, partition, start, end in runs
+        ]
+
+    def _read(self, spans: dict[tuple[str, int], tuple[int, int]]) -> dict[Any, list[Record]]:
         from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
         consumer = self._ensure()
-        consumer.assign([TopicPartition(topic, partition, start)])
-        found: list[tuple[int, int, bytes | None, bytes | None, Any]] = []
+        consumer.assign([TopicPartition(t, p, start) for (t, p), (start, _) in spans.items()])
+        found: dict[tuple[str, int], list[Record]] = {key: [] for key in spans}
+        reading = set(spans)
         deadline = time.monotonic() + self.timeout
-        batch = max(1, min(500, end - start + 1))  # the run and the record after it
         try:
-            while time.monotonic() < deadline:
-                for record in consumer.consume(num_messages=batch, timeout=0.1):
+            while reading and time.monotonic() < deadline:
+                for record in consumer.consume(num_messages=500, timeout=0.1):
                     error = record.error()
                     if error is not None:
                         if error.code() == KafkaError._PARTITION_EOF:
                             continue
                         raise KafkaException(error)
+                    key = (record.topic(), record.partition())
+                    if key not in reading:
+                        continue
+                    start, end = spans[key]
                     if record.offset() >= end:
-                        return self._counted(found)
-                    if record.offset() >= start:
+                        reading.discard(key)
+                    elif record.offset() >= start:
                         _kind, stamp = record.timestamp()
-                        found.append(
+                        found[key].append(
                             (record.offset(), stamp, record.key(), record.value(), record.headers())
                         )
-                position = consumer.position([TopicPartition(topic, partition)])[0].offset
-                if position >= end:  # the rest of the run were markers or aborted records
-                    return self._counted(found)
-            raise TimeoutError(
-                f"reading {topic}[{partition}] offsets {start}..{end - 1} took over "
-                f"{self.timeout:.0f} s"
-            )
+                if reading:  # the rest of a run may be markers or aborted records
+                    positions = consumer.position([TopicPartition(t, p) for t, p in reading])
+                    for position in positions:
+                        key = (position.topic, position.partition)
+                        if position.offset >= spans[key][1]:
+                            reading.discard(key)
+            if reading:
+                topic, partition = min(reading)
+                start, end = spans[(topic, partition)]
+                raise TimeoutError(
+                    f"reading {topic}[{partition}] offsets {start}..{end - 1} took over "
+                    f"{self.timeout:.0f} s"
+                )
+            self.runs += len(spans)
+            self.records += sum(len(records) for records in found.values())
+            return found
         finally:
             consumer.unassign()
 
@@ -156,11 +180,6 @@ class RunReader:
                     raise
                 time.sleep(0.2)
 
-    def _counted(self, found: list[Any]) -> list[Any]:
-        self.runs += 1
-        self.records += len(found)
-        return found
-
     def close(self) -> None:
         with self._lock:
             for consumer in (self._consumer, self._groups):
@@ -196,25 +215,28 @@ def as_events(
     ]
 
 
-async def read_missing(
-    reader: Any, message: Any, missing: range
-) -> tuple[list[Refilled], list[int]]:
-    """The offsets `missing` just before `message` (a record of the same partition): the
-    records among them, read from the broker by `reader` (a `RunReader`) as events of
-    `message`'s assignment, and the offsets that hold no record. A jump of up to
-    `MARKER_SLACK` offsets is taken as transaction markers without a read."""
-    return await read_run(reader, message.topic, message.partition, message.generation_id, missing)
+@dataclass(frozen=True, slots=True)
+class Run:
+    """Offsets of an input partition never delivered in the assignment `generation_id`."""
+
+    topic: str
+    partition: int
+    generation_id: int | None
+    missing: range
 
 
-async def read_run(
-    reader: Any, topic: str, partition: int, generation_id: int | None, missing: range
-) -> tuple[list[Refilled], list[int]]:
-    """`read_missing` for a partition named directly (a dropped tail has no record after
-    it): the records at the offsets `missing`, as events of the assignment
-    `generation_id`, and the offsets that hold no record."""
-    if len(missing) <= MARKER_SLACK:
-        return [], list(missing)
-    records = await asyncio.to_thread(reader.read, topic, partition, missing.start, missing.stop)
-    found = as_events(topic, partition, records, generation_id)
-    got = {event.message.offset for event in found}
-    return found, [offset for offset in missing if offset not in got]
+async def read_runs(reader: Any, runs: list[Run]) -> list[tuple[list[Refilled], list[int]]]:
+    """For each run, in one read from the broker by `reader` (a `RunReader`): its records,
+    as events of its assignment, and the offsets that hold no record (transaction markers,
+    aborted transactions). Every run is read, however short: a jump of one offset may be a
+    commit marker or a record Faust dropped, and only the broker can tell."""
+    if not runs:
+        return []
+    spans = [(run.topic, run.partition, run.missing.start, run.missing.stop) for run in runs]
+    records = await asyncio.to_thread(reader.read_many, spans)
+    answers = []
+    for run, read in zip(runs, records, strict=True):
+        found = as_events(run.topic, run.partition, read, run.generation_id)
+        got = {event.message.offset for event in found}
+        answers.append((found, [offset for offset in run.missing if offset not in got]))
+    return answers

@@ -23,8 +23,6 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 
-from agents.contiguity import MARKER_SLACK
-
 
 @dataclass(slots=True)
 class TailWatch:
@@ -33,19 +31,20 @@ class TailWatch:
     patience: float = 10.0
     clock: Callable[[], float] = time.monotonic
     _since: dict[Hashable, tuple[int, int, float]] = field(default_factory=dict)
-    repairs: int = 0
+    repairs: int = 0  # dropped tails that held records
 
     def dropped(
         self, tp: Hashable, expected: int | None, read_offset: int | None, fetched_to: int | None
     ) -> range:
         """The offsets from `expected` (the agent's next) up to `fetched_to` (aiokafka's
         position) once they have waited `patience` seconds with Faust's `read_offset` no
-        further than the agent; empty otherwise. Up to `MARKER_SLACK` offsets are taken as
-        transaction markers."""
+        further than the agent; empty otherwise. A run of one offset may be a transaction's
+        commit marker: it is read like any other, once (the agent then expects the offset
+        after it)."""
         if (
             expected is None
             or fetched_to is None
-            or fetched_to - expected <= MARKER_SLACK
+            or fetched_to <= expected
             or (read_offset is not None and read_offset >= expected)  # Faust has more on the way
         ):
             self._since.pop(tp, None)
@@ -59,8 +58,9 @@ class TailWatch:
             return range(0)
         return range(expected, fetched_to)
 
-    def repaired(self, tp: Hashable) -> None:
-        self.repairs += 1
+    def repaired(self, tp: Hashable, records: int) -> None:
+        """The run was read; `records` of its offsets held a record (the rest: markers)."""
+        self.repairs += records > 0
         self._since.pop(tp, None)
 
 

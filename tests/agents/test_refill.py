@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from agents.refill import Refilled, RunReader, as_events, read_missing
+from agents.refill import Refilled, Run, RunReader, as_events, read_runs
 
 
 def test_read_records_become_events_of_the_assignment_that_skipped_them() -> None:
@@ -22,31 +22,34 @@ def test_read_records_become_events_of_the_assignment_that_skipped_them() -> Non
     assert message.tp.partition == 4 and message.acked is False
 
 
-class BrokerRun:
-    """A `RunReader` stand-in: the partition's records by offset; records the reads."""
+class BrokerRuns:
+    """A `RunReader` stand-in: each partition's records by offset; records the reads."""
 
-    def __init__(self, records: dict[int, bytes]) -> None:
-        self.records = records
-        self.reads: list[tuple[str, int, int, int]] = []
+    def __init__(self, records: dict[int, dict[int, bytes]]) -> None:
+        self.records = records  # partition -> offset -> value
+        self.reads: list[list[tuple[str, int, int, int]]] = []
 
-    def read(self, topic: str, partition: int, start: int, end: int) -> list[Any]:
-        self.reads.append((topic, partition, start, end))
+    def read_many(self, runs: list[tuple[str, int, int, int]]) -> list[list[Any]]:
+        self.reads.append(runs)
         return [
-            (offset, 1_000 * offset, b"M1", self.records[offset], None)
-            for offset in range(start, end)
-            if offset in self.records
+            [
+                (offset, 1_000 * offset, b"M1", self.records[partition][offset], None)
+                for offset in range(start, end)
+                if offset in self.records[partition]
+            ]
+            for _topic, partition, start, end in runs
         ]
 
 
-def _jumped(offset: int) -> Any:
-    return SimpleNamespace(topic="t.pos.receipts", partition=6, offset=offset, generation_id=3)
+def _run(partition: int, missing: range) -> Run:
+    return Run("t.pos.receipts", partition, 3, missing)
 
 
 def test_a_skipped_run_is_read_and_the_offsets_without_a_record_are_named() -> None:
     # 40..49 never came; on the broker, 44 and 45 are an aborted record and its marker.
-    broker = BrokerRun({o: f"r{o}".encode() for o in range(40, 50) if o not in (44, 45)})
-    found, absent = asyncio.run(read_missing(broker, _jumped(50), range(40, 50)))
-    assert broker.reads == [("t.pos.receipts", 6, 40, 50)]
+    broker = BrokerRuns({6: {o: f"r{o}".encode() for o in range(40, 50) if o not in (44, 45)}})
+    [(found, absent)] = asyncio.run(read_runs(broker, [_run(6, range(40, 50))]))
+    assert broker.reads == [[("t.pos.receipts", 6, 40, 50)]]
     assert [(e.message.offset, e.message.value) for e in found] == [
         (o, f"r{o}".encode()) for o in (40, 41, 42, 43, 46, 47, 48, 49)
     ]
@@ -54,10 +57,20 @@ def test_a_skipped_run_is_read_and_the_offsets_without_a_record_are_named() -> N
     assert absent == [44, 45]
 
 
-def test_a_jump_of_one_or_two_offsets_is_taken_as_markers_without_a_read() -> None:
-    broker = BrokerRun({})
-    assert asyncio.run(read_missing(broker, _jumped(12), range(10, 12))) == ([], [10, 11])
-    assert broker.reads == []
+def test_a_jump_of_one_offset_is_read_marker_or_dropped_record_alike() -> None:
+    # Partition 1: offset 1822 is a receipt Faust dropped (the loss this read exists for);
+    # partition 2: offset 10 is a commit marker. Both runs go in one read.
+    broker = BrokerRuns({1: {1822: b"r-33-17156"}, 2: {}})
+    answers = asyncio.run(read_runs(broker, [_run(1, range(1822, 1823)), _run(2, range(10, 11))]))
+    assert broker.reads == [[("t.pos.receipts", 1, 1822, 1823), ("t.pos.receipts", 2, 10, 11)]]
+    (found, absent), (markers_found, markers) = answers
+    assert [(e.message.offset, e.message.value) for e in found] == [(1822, b"r-33-17156")]
+    assert absent == [] and markers_found == [] and markers == [10]
+
+
+def test_no_run_no_read() -> None:
+    broker = BrokerRuns({})
+    assert asyncio.run(read_runs(broker, [])) == [] and broker.reads == []
 
 
 class SilentConsumer:
@@ -74,7 +87,9 @@ class SilentConsumer:
         return []
 
     def position(self, partitions: list[Any]) -> list[Any]:
-        return [type("TP", (), {"offset": -1001})()]
+        return [
+            SimpleNamespace(topic=p.topic, partition=p.partition, offset=-1001) for p in partitions
+        ]
 
     def unassign(self) -> None:
         self.assigned = []
@@ -144,6 +159,13 @@ def test_reads_exactly_the_run_asked_for_and_never_an_aborted_record(
         # Only aborted records and a marker between two offsets: nothing.
         assert reader.read(topic, 0, 6, 10) == []
         assert (reader.runs, reader.records) == (3, 9 + 5)
+        # Several runs in one read (one assignment), each given its own records.
+        single, plain_pair, committed = reader.read_many(
+            [(topic, 0, 12, offsets[b"last"]), (topic, 0, 4, 6), (topic, 0, 9, 12)]
+        )
+        assert single == []  # a commit marker only
+        assert [value for _o, _s, _k, value, _h in plain_pair] == [b"plain-4", b"plain-5"]
+        assert [value for _o, _s, _k, value, _h in committed] == [b"committed-0", b"committed-1"]
 
         committer = Consumer(settings.kafka_client_config() | {"group.id": group})
         committer.commit(offsets=[TopicPartition(topic, 0, 4)], asynchronous=False)

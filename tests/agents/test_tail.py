@@ -23,12 +23,27 @@ def test_a_tail_taken_by_faust_and_not_delivered_for_patience_seconds_is_dropped
     assert watch.dropped("r/5", expected=2037, read_offset=2036, fetched_to=2262) == range(0)
     clock.now = 10.0
     assert watch.dropped("r/5", 2037, 2036, 2262) == range(2037, 2262)
-    watch.repaired("r/5")
+    watch.repaired("r/5", records=225)
     assert watch.repairs == 1
     assert watch.dropped("r/5", 2037, 2036, 2262) == range(0)  # the clock starts again
 
 
-def test_progress_records_on_their_way_or_markers_are_no_dropped_tail() -> None:
+def test_a_single_offset_at_the_tail_is_read_once_whether_marker_or_record() -> None:
+    # A transaction's commit marker and a single record Faust dropped look alike from here
+    # (seen: one receipt dropped as flow control resumed): both are read from the broker.
+    clock = Clock()
+    watch = TailWatch(patience=10.0, clock=clock)
+    assert watch.dropped("r/6", 500, 499, 501) == range(0)
+    clock.now = 10.0
+    assert watch.dropped("r/6", 500, 499, 501) == range(500, 501)
+    watch.repaired("r/6", records=0)  # a marker: not counted as a repair
+    assert watch.repairs == 0
+    # The agent now expects the offset after it: nothing more to read.
+    clock.now = 100.0
+    assert watch.dropped("r/6", 501, 499, 501) == range(0)
+
+
+def test_progress_records_on_their_way_or_nothing_known_is_no_dropped_tail() -> None:
     clock = Clock()
     watch = TailWatch(patience=10.0, clock=clock)
     watch.dropped("r/5", 2037, 2036, 2262)
@@ -42,10 +57,6 @@ def test_progress_records_on_their_way_or_markers_are_no_dropped_tail() -> None:
     assert watch.dropped("r/5", 2100, 2150, 2262) == range(0)
     clock.now = 60.0
     assert watch.dropped("r/5", 2100, 2150, 2262) == range(0)
-    # Two offsets past the agent are transaction markers, not a run.
-    assert watch.dropped("r/6", 500, 499, 502) == range(0)
-    clock.now = 100.0
-    assert watch.dropped("r/6", 500, 499, 502) == range(0)
     # Nothing known yet (no record since the assignment, no fetch position).
     assert watch.dropped("r/7", None, None, 900) == range(0)
     assert watch.dropped("r/7", 10, None, None) == range(0)
