@@ -455,10 +455,11 @@ def register_member_agent(
 
 def member_snapshots(codec: Any, program: Program, topic_names: dict[str, str]) -> Any:
     """The compacted `members` topic: one snapshot per touched member per batch (its last
-    state), viewed as of the local date of its last change, so a replay gives the same."""
+    state), viewed as of the local date of its last change or a later date the state
+    already reflects (`snapshot_date`), so a replay gives the same."""
     if "members" not in topic_names:
         return None
-    from agents.rules import member_view
+    from agents.rules import member_view, snapshot_date
     from schemas.records import MemberSnapshot
 
     def snapshots(batch: BatchResult) -> list[OutgoingMessage]:
@@ -468,7 +469,7 @@ def member_snapshots(codec: Any, program: Program, topic_names: dict[str, str]) 
             # A first event refused (unknown member, auto-enroll off) leaves no member.
             if record.state is None or not record.state.is_member or changed_at is None:
                 continue
-            as_of = program.local(changed_at).date()
+            as_of = snapshot_date(record.state, program.local(changed_at).date())
             view = member_view(record.state, program, as_of)
             value = codec.encode(MemberSnapshot(view, changed_at))
             messages.append(OutgoingMessage("members", member_id.encode(), value, partition))

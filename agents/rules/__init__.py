@@ -32,7 +32,7 @@ from agents.rules.program import (
 )
 from agents.rules.review import next_review_date
 from agents.rules.state import MemberState, MemberStatus
-from agents.rules.view import MemberView, member_view
+from agents.rules.view import MemberView, member_view, snapshot_date
 
 __all__ = [
     "Campaign",
@@ -64,4 +64,5 @@ __all__ = [
     "apply",
     "member_view",
     "next_review_date",
+    "snapshot_date",
 ]

@@ -53,3 +53,13 @@ def member_view(state: MemberState, program: Program, as_of: date) -> MemberView
         phone=state.phone,
         multiplier=current_tier(version, state.tier).multiplier,
     )
+
+
+def snapshot_date(state: MemberState, changed_on: date) -> date:
+    """The local date a member's snapshot is viewed as of, after a change on `changed_on`:
+    that date, or a later one the state already reflects (its last review, or points booked
+    on a later date by an event applied before this one, as when a member event runs ahead
+    of a receipt). A snapshot never counts the window as of a day before points the member
+    already holds."""
+    latest = max(state.qualifying, default=changed_on)
+    return max(changed_on, latest, state.reviewed_through or changed_on)

@@ -329,7 +329,10 @@ COMPARED = {
     "ledger": "entry_id, member_id, kind, points, qualifying_points, balance_after, tier, "
     "receipt_id, event_id, campaign_id",
     "tier_changes": "event_id, member_id, from_tier, to_tier, direction, qualifying_points",
-    "members": "member_id, status, tier",
+    # The member's whole state as the members topic shows it (not its snapshot's time):
+    # a run that loses an input shows here even when no later ledger entry does.
+    "members": "member_id, status, tier, balance, qualifying_points, next_tier, "
+    "points_to_next_tier, points_at_risk_30d, multiplier",
     "rejections": "error_code, member_id",
 }
 KEYS = {"ledger": "entry_id", "tier_changes": "event_id", "members": "member_id"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from agents.rules import Tier, member_view
+from agents.rules import Tier, member_view, snapshot_date
 from agents.rules.tiers import points_to_next_tier
 
-from .builders import TIERS, Run, enrolled, program, sale, version
+from .builders import TIERS, Run, adjusted, enrolled, program, sale, tick, version
 
 
 def test_worked_example_next_level() -> None:
@@ -44,3 +44,25 @@ def test_points_at_risk_are_those_leaving_within_30_days() -> None:
     assert member_view(run.member, run.program, date(2025, 12, 11)).points_at_risk_30d == 100
     view = member_view(run.member, run.program, date(2026, 1, 25))
     assert (view.qualifying_points, view.points_at_risk_30d) == (50, 50)
+
+
+def test_a_snapshot_after_a_late_receipt_still_counts_points_booked_on_a_later_day() -> None:
+    # Seen in the worker-crash test: an adjustment of 2026-08-28 was applied before a
+    # receipt of 2026-08-27 (another topic ran ahead). Viewed as of the receipt's day, the
+    # snapshot left the adjustment's qualifying points out; the replay counted them.
+    run = Run(program())
+    run(enrolled("e1", "2026-06-01T09:00"))
+    run(adjusted("a1", 84, "2026-08-28T19:09", qualifying=True))
+    run(sale("r1", "141.00", "2026-08-27T15:19"))
+    day = snapshot_date(run.member, date(2026, 8, 27))
+    assert day == date(2026, 8, 28)
+    assert member_view(run.member, run.program, day).qualifying_points == 225
+    assert member_view(run.member, run.program, date(2026, 8, 27)).qualifying_points == 141
+
+
+def test_a_snapshot_is_never_viewed_before_the_last_review() -> None:
+    run = Run(program())
+    run(enrolled("e1", "2025-01-01T09:00"), sale("r1", "100.00", "2025-03-01T12:00"))
+    run(tick("2025-03-10"))
+    assert snapshot_date(run.member, date(2025, 3, 5)) == date(2025, 3, 10)
+    assert snapshot_date(run.member, date(2025, 3, 12)) == date(2025, 3, 12)
