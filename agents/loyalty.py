@@ -356,9 +356,7 @@ def register_member_agent(
             return
         for tp in assigned:
             tp = TP(tp.topic, tp.partition)
-            dropped = tails.dropped(
-                tp, next_expected(tp), consumer._read_offset.get(tp), fetch_position(consumer, tp)
-            )
+            dropped = tails.dropped(tp, next_expected(tp), fetch_position(consumer, tp))
             if dropped:
                 await read_dropped_tail(tp, dropped)
                 continue
