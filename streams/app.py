@@ -138,13 +138,13 @@ def tune_worker_consumer() -> None:
       credited. Our changelog is never transactional, so table recovery (which waits for
       the high-water mark) is unaffected.
     - **fetch_max_wait_ms** from `TIERFLOW_FETCH_MAX_WAIT` (`app.tierflow_fetch_max_wait_ms`;
-      default Faust's 1,500 ms). aiokafka leaves out of a fetch request the partitions whose
-      records the agent has not taken yet, and sends one request per broker at a time; a
-      request for idle partitions only (the other input topics, the changelog) then waits
-      the whole `fetch_max_wait_ms` on the broker while receipts pile up behind it. Seen
-      here: under a steady 2,000 receipts/s a worker that fell behind once stayed 1.5 s
-      behind for good; 20 ms removes that, but makes Faust's rebalance races more frequent
-      (docs/streaming.md, "Batches"; docs/benchmarks.md, Pipeline).
+      default 20 ms, where Faust fixes 1,500 ms). aiokafka leaves out of a fetch request
+      the partitions whose records the agent has not taken yet, and sends one request per
+      broker at a time; a request for idle partitions only (the other input topics, the
+      changelog) then waits the whole `fetch_max_wait_ms` on the broker while receipts pile
+      up behind it. Seen here: under a steady 2,000 receipts/s a worker that fell behind
+      once stayed 1.5 s behind for good with Faust's wait (docs/streaming.md, "Batches";
+      docs/benchmarks.md, Pipeline).
 
     The worker consumer is built before it starts, and aiokafka reads both at `start()`, so
     setting them on the new consumer is enough.

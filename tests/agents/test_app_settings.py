@@ -48,17 +48,17 @@ def test_the_worker_consumer_reads_committed_and_waits_at_most_fetch_max_wait(
     tmp_path: Path,
 ) -> None:
     """Faust builds its worker consumer with read_uncommitted (at-least-once) and a fixed
-    1,500 ms fetch wait; the app's consumer gets ours (streams/app.py)."""
+    1,500 ms fetch wait; the app's consumer gets ours, 20 ms by default (streams/app.py)."""
     import asyncio
 
     from streams.app import create_app
 
-    async def build() -> tuple[int, str]:
+    async def build(**fields: float) -> tuple[int, str]:
         settings = Settings(
             bootstrap_servers="127.0.0.1:1",  # nothing is contacted: the consumer is not started
             program=Path(__file__).parents[2] / "streams" / "program.example.toml",
             worker_datadir=tmp_path,
-            fetch_max_wait=0.033,
+            **fields,
         )
         app = create_app(settings)
         consumer = app.consumer._thread._create_worker_consumer(app.transport)
@@ -67,4 +67,5 @@ def test_the_worker_consumer_reads_committed_and_waits_at_most_fetch_max_wait(
         finally:
             await consumer.stop()
 
-    assert asyncio.run(build()) == (33, "read_committed")
+    assert asyncio.run(build(fetch_max_wait=0.033)) == (33, "read_committed")
+    assert asyncio.run(build()) == (20, "read_committed")  # the default, not Faust's 1,500

@@ -30,7 +30,7 @@ def test_a_tail_taken_by_faust_and_not_delivered_for_patience_seconds_is_dropped
 
 def test_a_single_offset_at_the_tail_is_read_once_whether_marker_or_record() -> None:
     # A transaction's commit marker and a single record Faust dropped look alike from here
-    # (seen: one receipt dropped as flow control resumed): both are read from the broker.
+    # (seen: one receipt that never came, after a recovery): both are read from the broker.
     clock = Clock()
     watch = TailWatch(patience=10.0, clock=clock)
     assert watch.dropped("r/6", 500, 501) == range(0)
