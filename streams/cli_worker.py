@@ -22,6 +22,7 @@ def worker(
     member's state moves with its partition through the table's changelog. SIGTERM stops
     the worker gracefully (the current batch is committed first).
     """
+    import gc
     import logging
 
     import faust
@@ -37,6 +38,10 @@ def worker(
     settings = Settings(**overrides)  # type: ignore[arg-type]
     logging.basicConfig(format=LOG_FORMAT)
     app = create_app(settings)
+    # Everything imported and built so far lives as long as the worker: out of the cyclic
+    # collector's sight, a full collection no longer walks it (docs/benchmarks.md, Latency).
+    gc.collect()
+    gc.freeze()
     faust.Worker(
         app,
         loglevel=loglevel,
