@@ -84,7 +84,12 @@ def qualifying_points_on(state: MemberState, day: date, window_months: int) -> i
     )
 
 
-def points_at_risk(state: MemberState, day: date, window_months: int, days: int = 30) -> int:
+AT_RISK_DAYS = 30  # the member view's horizon for points at risk
+
+
+def points_at_risk(
+    state: MemberState, day: date, window_months: int, days: int = AT_RISK_DAYS
+) -> int:
     """Qualifying points counted on `day` that leave the window within the next `days` days."""
     until = day + timedelta(days=days)
     return sum(
@@ -92,3 +97,15 @@ def points_at_risk(state: MemberState, day: date, window_months: int, days: int 
         for earned_on, points in state.qualifying.items()
         if earned_on <= day < leaves_window_on(earned_on, window_months) <= until
     )
+
+
+def next_at_risk_change(state: MemberState, after: date, window_months: int) -> date | None:
+    """The first local date after `after` on which qualifying points come within
+    `AT_RISK_DAYS` of leaving the window (the view's points at risk grow that day)."""
+    horizon = timedelta(days=AT_RISK_DAYS)
+    coming = [
+        leaves - horizon
+        for leaves in (leaves_window_on(earned_on, window_months) for earned_on in state.qualifying)
+        if leaves - horizon > after
+    ]
+    return min(coming, default=None)

@@ -1,7 +1,9 @@
 """The daily review: window roll-off, downgrades, lot expiry, returns that waited too long.
 
 A review of (member, local date) runs once: `reviewed_through` only moves forward, and a
-member is reviewed only on dates where something would change (see `next_review_date`).
+member is reviewed only on dates where something would change (see `next_review_date`),
+its member view included: the day points come within 30 days of leaving the window, the
+live worker reviews the member, so the member's snapshot shows them at risk.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from agents.rules.lots import expiring_lots
 from agents.rules.notify import expiry_reminders
 from agents.rules.outputs import LedgerKind, Outputs
 from agents.rules.program import DowngradePolicy, Program, ProgramVersion
-from agents.rules.qualifying import next_roll_off, roll_off
+from agents.rules.qualifying import next_at_risk_change, next_roll_off, roll_off
 from agents.rules.returns import give_up_waiting_returns, unmatched_on
 from agents.rules.state import MemberState, MemberStatus
 from agents.rules.tier_change import change_tier
@@ -45,6 +47,9 @@ def next_review_date(state: MemberState, program: Program) -> date | None:
         roll = next_roll_off(state, version.window_months)
         if roll is not None:
             due.append(roll)
+        at_risk = next_at_risk_change(state, through, version.window_months)
+        if at_risk is not None:
+            due.append(at_risk)
         if state.lots:
             soonest = min(state.lots)
             due.append(soonest)

@@ -146,8 +146,10 @@ def test_a_tick_reviews_only_members_due_and_twice_changes_nothing() -> None:
         ],
     )
     index.mark_built(0)
-    # Each member is due when its qualifying points start leaving the 12-month window.
-    assert index.due_by(0, date(2027, 3, 1)) == []
+    # Each member is due 30 days before its qualifying points (of 2026-03-02 and -03) start
+    # leaving the 12-month window: its snapshot then shows them at risk.
+    assert index.due_by(0, date(2027, 1, 30)) == []
+    assert index.due_by(0, date(2027, 2, 1)) == ["M-SILVER", "M-SMALL"]
     assert index.due_by(0, date(2027, 6, 1)) == ["M-SILVER", "M-SMALL"]
     assert all(next_review_of(table.rows[m]) for m in ("M-SILVER", "M-SMALL"))
 

@@ -107,5 +107,7 @@ def test_no_reminder_for_spent_points() -> None:
     run(enrolled("e1", "2025-01-01T09:00"))
     run(sale("r1", "100.00", "2025-01-10T12:00"))
     run(redeemed("e-red", 100, "2025-01-11T12:00"))
-    assert next_review_date(run.member, run.program) == date(2026, 1, 10)  # the roll-off only
+    # No reminder (that would be 2025-03-27): the next review is the day the points come
+    # within 30 days of leaving the window (2026-01-10).
+    assert next_review_date(run.member, run.program) == date(2025, 12, 11)
     assert not run(tick("2025-03-27")).notifications

@@ -115,6 +115,9 @@ def test_one_down_stops_at_the_supported_tier() -> None:
     assert run.member.tier == "Gold"
     out = run(tick("2026-01-10"))
     assert [c.to_tier for c in out.tier_changes] == ["Silver"]
+    # r2's points come within 30 days of leaving on 2026-02-08: a review that changes no tier.
+    assert next_review_date(run.member, run.program) == date(2026, 2, 8)
+    assert not run(tick("2026-02-08")).tier_changes
     assert next_review_date(run.member, run.program) == date(2026, 3, 10)
 
 
@@ -159,10 +162,16 @@ def test_reviews_run_in_date_order_when_event_time_jumps() -> None:
     ]
 
 
-def test_next_review_date_is_the_first_roll_off() -> None:
+def test_next_review_date_is_the_first_roll_off_or_30_days_before_one() -> None:
     run = Run(program())
     run(sale("r1", "5.00", "2025-01-10T12:00"), sale("r2", "5.00", "2025-03-01T12:00"))
+    # r1 leaves the window on 2026-01-10: at risk from 2025-12-11, which the member's
+    # snapshot shows once that day's review has run.
+    assert next_review_date(run.member, run.program) == date(2025, 12, 11)
+    run(tick("2025-12-11"))
     assert next_review_date(run.member, run.program) == date(2026, 1, 10)
+    run(tick("2026-01-10"))
+    assert next_review_date(run.member, run.program) == date(2026, 1, 30)  # r2 at risk
     assert next_review_date(MemberState.unknown("x"), run.program) is None
 
 
