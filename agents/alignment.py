@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+log = logging.getLogger("tierflow.agents.alignment")
 
 
 @dataclass(slots=True)
@@ -67,13 +70,18 @@ class EventTimeAligner:
     topics: Sequence[str]
     lag: Lag | None = None
     idle_seconds: float = 0.5
-    max_silence: float = 5.0
+    # Under a backlog a small input can deliver nothing for many seconds while records of it
+    # wait (the demo, with 5 s: member-events partitions 3-9 records behind and silent up
+    # to 22 s, so receipts went ahead of redemptions published before them).
+    max_silence: float = 30.0
     max_held: int = 200_000  # past this, the oldest records go out regardless (logged)
     clock: Callable[[], float] = time.monotonic
     _held: dict[int, list[_Held]] = field(default_factory=dict)
     _inputs: dict[tuple[str, int], _TopicPartition] = field(default_factory=dict)
     _started: dict[int, float] = field(default_factory=dict)
     forced: int = 0  # records released by the max_held cap, not by the watermark
+    timed_out: int = 0  # holds ended by `max_silence` while records were known to wait
+    _timed_out: set[tuple[str, int]] = field(default_factory=set)
 
     def add(self, topic: str, partition: int, offset: int, timestamp: int, item: Any) -> None:
         rank = self.topics.index(topic)
@@ -84,6 +92,7 @@ class EventTimeAligner:
         state.latest = max(state.latest, timestamp)
         state.offset = max(state.offset, offset)
         state.seen_at = now
+        self._timed_out.discard((topic, partition))
 
     def held(self) -> int:
         return sum(len(records) for records in self._held.values())
@@ -110,6 +119,16 @@ class EventTimeAligner:
         seen_at = state.seen_at if state is not None else None
         quiet_since = seen_at if seen_at is not None else self._started.get(partition, now)
         if now - quiet_since >= self.max_silence:
+            if behind is not None and (topic, partition) not in self._timed_out:
+                self._timed_out.add((topic, partition))
+                self.timed_out += 1
+                log.warning(
+                    "aligner_hold_timed_out topic=%s partition=%d behind=%d quiet_s=%.1f",
+                    topic,
+                    partition,
+                    behind,
+                    now - quiet_since,
+                )
             return None
         if state is None or seen_at is None:
             # Nothing from it yet: a known backlog holds the others until it arrives; an
@@ -174,6 +193,7 @@ class EventTimeAligner:
         """Drop what is held for revoked partitions (their records were never acknowledged,
         so the next owner re-reads them); returns the dropped items."""
         dropped: list[Any] = []
+        self._timed_out = {key for key in self._timed_out if key[1] not in partitions}
         for partition in partitions:
             dropped.extend(r.item for r in self._held.pop(partition, []))
             self._started.pop(partition, None)

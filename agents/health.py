@@ -95,7 +95,7 @@ def log_health(
     )
     log.info(
         "worker_health taken=%d yields=%d fill_s=%.1f cut_caught_up=%d cut_full=%d "
-        "intake_waiting=%s held=%d stale=%d "
+        "intake_waiting=%s held=%d hold_timeouts=%d stale=%d "
         "abandoned_batches=%d gap_repairs=%d skipped_runs=%d records_read=%d "
         "batches=%d inputs=%d "
         "rebalancing=%s "
@@ -110,6 +110,7 @@ def log_health(
         intake.cut_full,
         intake.waiting,
         aligner.held(),
+        aligner.timed_out,
         book.stale,
         book.abandoned_batches,
         gaps.repairs,

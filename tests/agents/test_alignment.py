@@ -115,8 +115,13 @@ def test_a_backlog_holds_back_even_when_its_partition_is_slow_to_deliver() -> No
     clock.now = 2.0  # receipts silent a while, but 999 more are on the broker
     assert aligner.release() == ["sale@100"]
     assert aligner.held() == 1
-    clock.now = 10.0  # silent past max_silence: the end offset must be stale
+    clock.now = 10.0  # a backlog can keep an input silent for many seconds: still held
+    assert aligner.release() == []
+    clock.now = aligner.max_silence  # silent past max_silence: the end offset must be stale
     assert aligner.release() == ["redeem@5000"]
+    assert aligner.timed_out == 1  # logged once (aligner_hold_timed_out)
+    aligner.release()
+    assert aligner.timed_out == 1
 
 
 def test_transaction_markers_do_not_hold_back_a_silent_partition() -> None:
