@@ -12,10 +12,9 @@ A jump is not always a loss: a transaction's commit marker takes an offset and d
 record. But a jump of one offset is not always a marker either: Faust drops single records
 around rebalances too (seen: one receipt that never came, 20 ms after a recovery ended; the
 old rule "a jump of up to two offsets is markers" let the commit pass it, and the member's
-balance missed it for good). So every jump is reported;
-the agent reads the offsets it reports straight from the broker (agents/refill.py), applies
-the records among them before the record that jumped, and names the rest as holding no
-record.
+balance missed it for good). So every jump is reported; the agent reads the offsets it
+reports straight from the broker (agents/refill.py), applies the records among them before
+the record that jumped, and names the rest as holding no record.
 """
 
 from __future__ import annotations

@@ -273,7 +273,7 @@ def register_member_agent(
                 rebalances = fence.rebalances
                 book.stale += len(aligner.forget_all())
                 contiguity.reset()
-            jumps: list[tuple[Any, int, Run]] = []  # (tp, the offset that jumped, the run)
+            jumps: list[tuple[int, Run]] = []  # (the offset that jumped, the run before it)
             for event in taken:
                 if not fence.current(event):
                     book.stale += 1
@@ -292,7 +292,7 @@ def register_member_agent(
                 missing = contiguity.observe(tp, message.offset, committed)
                 if missing:
                     run = Run(message.topic, message.partition, message.generation_id, missing)
-                    jumps.append((tp, message.offset, run))
+                    jumps.append((message.offset, run))
                 align(event)
             if jumps:
                 await fill(jumps)
@@ -305,14 +305,17 @@ def register_member_agent(
         stamp = int((message.timestamp or 0) * 1000)
         aligner.add(message.topic, message.partition, message.offset, stamp, event)
 
-    async def fill(jumps: list[tuple[Any, int, Run]]) -> None:
+    async def fill(jumps: list[tuple[int, Run]]) -> None:
         """Offsets never delivered before a record of the batch: read from the broker, all
         runs at once (agents/refill.py); their records join the aligner, which releases a
         partition's records in offset order, so they are applied before the record that
         jumped. A run that held records is logged: Faust dropped them."""
+        from faust.types import TP
+
         began = time.monotonic()
-        answers = await read_runs(runs, [run for _tp, _offset, run in jumps])
-        for (tp, offset, run), (found, absent) in zip(jumps, answers, strict=True):
+        answers = await read_runs(runs, [run for _offset, run in jumps])
+        for (offset, run), (found, absent) in zip(jumps, answers, strict=True):
+            tp = TP(run.topic, run.partition)
             if found:
                 log_run_read("input_skipped", tp, offset, run.missing, found, began)
             put_back(tp, found, absent)
