@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Java 17+ and Maven must be on PATH; `tierflow broker fetch` says so clearly if they are not.
-$(KAFKA_STAMP): $(STAMP) streams/kafka/pom.xml
+$(KAFKA_STAMP): $(STAMP) streams/broker/pom.xml
 	$(BIN)/tierflow broker fetch --home .tierflow
 
 kafka-jars: $(KAFKA_STAMP)

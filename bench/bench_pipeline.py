@@ -33,8 +33,8 @@ PROGRAM = REPO / "streams" / "program.example.toml"
 
 
 def settings_for(bootstrap: str, **overrides: Any) -> Any:
+    from streams.broker.topics import create_topics
     from streams.settings import Settings
-    from streams.topics import create_topics
 
     settings = Settings(
         bootstrap_servers=bootstrap,
@@ -51,7 +51,7 @@ def receipts_for(members: int, receipts: int) -> list[Any]:
     """Valid sales spread over `members` members (the simulator's shapes, cycled ids)."""
     from agents.rules.events import Receipt, ReceiptKind
     from streams.program import load_program
-    from streams.simulate import SimulationParams, simulate
+    from streams.simulator.stream import SimulationParams, simulate
 
     program = load_program(PROGRAM)
     params = SimulationParams(seed=5, members=min(members, 5_000), receipts=receipts)
@@ -82,7 +82,7 @@ def receipts_for(members: int, receipts: int) -> list[Any]:
 
 
 def produce(settings: Any, receipts: list[Any]) -> float:
-    from streams.producer import LoyaltyProducer
+    from streams.broker.producer import LoyaltyProducer
 
     producer = LoyaltyProducer(settings)
     started = time.perf_counter()
@@ -314,7 +314,7 @@ def latency(
     from confluent_kafka import Consumer
 
     from schemas.codec import Codec
-    from streams.producer import LoyaltyProducer
+    from streams.broker.producer import LoyaltyProducer
 
     receipts = receipts_for(members=members, receipts=int(rate * (seconds + warmup)))
     measured_from = int(rate * warmup)
@@ -398,7 +398,7 @@ def main() -> None:
     if bootstrap:
         run(bootstrap, args)
         return
-    from streams.broker import start_broker, stop_broker
+    from streams.broker.embedded import start_broker, stop_broker
     from streams.settings import Settings
 
     broker = start_broker(Settings())

@@ -22,9 +22,9 @@ from pathlib import Path
 from agents.rules import MemberState, apply, next_review_date
 from agents.rules.events import MemberEvent, Receipt
 from agents.rules.program import Program
+from streams.offline.replay import Replay
 from streams.program import load_program
-from streams.replay import Replay
-from streams.simulate import SimulationParams, simulate
+from streams.simulator.stream import SimulationParams, simulate
 
 PROGRAM = Path(__file__).resolve().parents[1] / "streams" / "program.example.toml"
 

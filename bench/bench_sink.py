@@ -88,7 +88,7 @@ def _settings(folder: Path) -> tuple[Any, Callable[[], None]]:
     configured = Settings()
     if configured.bootstrap_servers:
         return Settings(topic_prefix=prefix, partitions=8), lambda: None
-    from streams.broker import start_broker, stop_broker
+    from streams.broker.embedded import start_broker, stop_broker
 
     settings = Settings(
         home=REPO / ".tierflow" / "bench-broker",
@@ -209,8 +209,8 @@ def ingest(count: int, folder: Path, decode_workers: list[int]) -> None:
     from sink.batch import BatchBuilder
     from sink.consumer import Sink
     from sink.store import Store
-    from streams.producer import PRODUCER_CONFIG
-    from streams.topics import create_topics
+    from streams.broker.producer import PRODUCER_CONFIG
+    from streams.broker.topics import create_topics
 
     settings, stop = _settings(folder)
     try:

@@ -119,7 +119,7 @@ def _container_broker(request: pytest.FixtureRequest) -> Iterator[KafkaBroker]:
 
 
 def _embedded_broker(request: pytest.FixtureRequest) -> Iterator[KafkaBroker]:
-    from streams.broker import BrokerError, broker_status, start_broker, stop_broker
+    from streams.broker.embedded import BrokerError, broker_status, start_broker, stop_broker
 
     settings = embedded_test_settings()
     # Several pytest runs may share this tree (and so this broker) at once: each holds a
@@ -166,8 +166,8 @@ def _leases(home: Path) -> Iterator[list[int]]:
 @pytest.fixture(scope="session")
 def kafka_jars() -> Path:
     """The Kafka jars, fetched once (a no-op when `make` already did)."""
-    from streams.broker import BrokerError
-    from streams.kafka.jars import fetch
+    from streams.broker.embedded import BrokerError
+    from streams.broker.jars import fetch
 
     try:
         return fetch(KAFKA_JARS, KAFKA_JARS.parent / ".fetched").jars
@@ -180,7 +180,7 @@ def kafka_jars() -> Path:
 def embedded_settings(kafka_jars: Path, tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """A factory of Settings for a private embedded broker: its own home under tmp_path and
     free ports. The test stops what it starts; this fixture stops it too if the test failed."""
-    from streams.broker import stop_broker
+    from streams.broker.embedded import stop_broker
 
     made: list[Any] = []
 
@@ -224,8 +224,8 @@ _BROKER_LINE = pytest.StashKey[str]()
 @pytest.fixture
 def tierflow_settings(kafka_broker: KafkaBroker) -> Callable[..., Any]:
     """A factory: `tierflow_settings(partitions=8, **overrides) -> Settings`, topics created."""
+    from streams.broker.topics import create_topics
     from streams.settings import Settings
-    from streams.topics import create_topics
 
     def make(partitions: int = 8, **overrides: Any) -> Settings:
         fields: dict[str, Any] = {

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from streams.kafka import POM
-from streams.kafka.jars import pom_kafka_version
+from streams.broker import POM
+from streams.broker.jars import pom_kafka_version
 from streams.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -36,7 +36,7 @@ def _tierflow(settings: Any, *arguments: str) -> subprocess.CompletedProcess[str
 def test_the_broker_commands_start_reuse_report_and_stop_a_detached_broker(
     embedded_settings: Any,
 ) -> None:
-    from streams.broker import broker_jvms
+    from streams.broker.embedded import broker_jvms
 
     settings = embedded_settings()
     began = time.monotonic()

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def test_a_killed_worker_restarts_without_losing_or_changing_ledger_entries(
     tierflow_settings: Any, tmp_path: Path
 ) -> None:
-    from streams.producer import LoyaltyProducer
+    from streams.broker.producer import LoyaltyProducer
 
     events, receipts = simulated(members=200, receipts=6_000)
     # A long commit interval leaves many applied-but-uncommitted inputs at the kill.

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 def test_bad_messages_land_in_dead_letters_and_the_partition_goes_on(
     tierflow_settings: Any, tmp_path: Path
 ) -> None:
-    from streams.producer import LoyaltyProducer
+    from streams.broker.producer import LoyaltyProducer
 
     settings = tierflow_settings(program=PROGRAM)
     worker = WorkerProcess(

@@ -49,7 +49,7 @@ def lookup_known(worker: WorkerProcess, path: str) -> tuple[int, dict[str, Any]]
 def test_member_lookup_answers_from_either_of_two_workers(
     tierflow_settings: Any, tmp_path: Path
 ) -> None:
-    from streams.producer import LoyaltyProducer
+    from streams.broker.producer import LoyaltyProducer
 
     settings = tierflow_settings(program=PROGRAM)
     first = WorkerProcess(settings, free_port(), tmp_path / "one", tmp_path / "one.log").start()

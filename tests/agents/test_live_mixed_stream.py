@@ -26,7 +26,7 @@ PROGRAM = Path("streams/program.example.toml")
 
 
 def simulated(members: int, receipts: int) -> tuple[list[MemberEvent], list[Receipt]]:
-    from streams.simulate import SimulationParams, simulate
+    from streams.simulator.stream import SimulationParams, simulate
 
     program = load_program(PROGRAM)
     stream = list(simulate(SimulationParams(seed=11, members=members, receipts=receipts), program))
@@ -62,7 +62,7 @@ def by_id(records: list[dict[str, Any]], id_field: str) -> dict[str, Any]:
 def test_a_streamed_mixed_stream_gives_the_offline_ledger(
     tierflow_settings: Any, tmp_path: Path
 ) -> None:
-    from streams.producer import LoyaltyProducer
+    from streams.broker.producer import LoyaltyProducer
 
     events, receipts = simulated(members=500, receipts=20_000)
     settings = tierflow_settings(program=PROGRAM)

@@ -33,7 +33,7 @@ def review(settings: Any, day: str) -> None:
 def test_a_review_tick_downgrades_due_members_once_and_the_timer_ticks_today(
     tierflow_settings: Any, tmp_path: Path
 ) -> None:
-    from streams.producer import LoyaltyProducer
+    from streams.broker.producer import LoyaltyProducer
 
     settings = tierflow_settings(program=PROGRAM, review_interval=1.0)
     worker = WorkerProcess(

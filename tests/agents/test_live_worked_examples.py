@@ -144,7 +144,7 @@ def by_member(records: list[dict[str, Any]], member_id: str) -> list[dict[str, A
 def test_worked_examples_stream_to_the_expected_ledger_tier_changes_and_notifications(
     tierflow_settings: Any, tmp_path: Path
 ) -> None:
-    from streams.producer import LoyaltyProducer
+    from streams.broker.producer import LoyaltyProducer
 
     settings = tierflow_settings(program=PROGRAM)
     worker = WorkerProcess(

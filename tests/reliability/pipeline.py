@@ -168,13 +168,13 @@ class Pipeline:
 
     def worker_lag(self) -> int | None:
         from streams.app import faust_app_id
-        from streams.demo import group_lag
+        from streams.cli.demo_job import group_lag
 
         return group_lag(self.settings, faust_app_id(self.settings), INPUT_TOPICS)
 
     def sink_lag(self) -> int | None:
         from sink.consumer import SINK_TOPICS, consumer_config
-        from streams.demo import group_lag
+        from streams.cli.demo_job import group_lag
 
         group = consumer_config(self.settings)["group.id"]
         return group_lag(self.settings, group, SINK_TOPICS)
@@ -240,7 +240,7 @@ class Workload:
 
 def workload(members: int, receipts: int, seed: int = 8) -> Workload:
     from streams.program import load_program
-    from streams.simulate import SimulationParams, simulate
+    from streams.simulator.stream import SimulationParams, simulate
 
     program = load_program(PROGRAM)
     params = SimulationParams(
@@ -254,7 +254,7 @@ def workload(members: int, receipts: int, seed: int = 8) -> Workload:
 
 
 def produce(settings: Settings, messages: Iterable[Receipt | MemberEvent]) -> int:
-    from streams.producer import LoyaltyProducer
+    from streams.broker.producer import LoyaltyProducer
 
     producer = LoyaltyProducer(settings, config={"log_level": 3})
     for message in messages:
@@ -267,7 +267,7 @@ def produce_in_slices(
 ) -> Iterator[tuple[int, int]]:
     """Produce in `slices` parts; yields (slice number, messages sent so far) after each,
     so a test can inject a fault between two parts while the worker is busy."""
-    from streams.producer import LoyaltyProducer
+    from streams.broker.producer import LoyaltyProducer
 
     producer = LoyaltyProducer(settings, config={"log_level": 3})
     size = -(-len(messages) // slices)
@@ -289,8 +289,8 @@ def publish_review(settings: Settings, review_date: date) -> int:
 
 def offline_store(load: Workload, path: Path) -> Any:
     """The replay of the same input (events, then receipts, then the review) in DuckDB."""
+    from streams.offline.replay import Replay, write_store
     from streams.program import load_program
-    from streams.replay import Replay, write_store
 
     replay = Replay(load_program(PROGRAM))
     replay.feed(enumerate([*load.events, *load.receipts], start=1))
@@ -383,7 +383,7 @@ def sql_text(name: str) -> str:
 
 
 def topic_messages(settings: Settings, name: str) -> int:
-    from streams.demo import topic_size
+    from streams.cli.demo_job import topic_size
 
     return topic_size(settings, name)
 

@@ -31,8 +31,8 @@ DOWN_FOR = 5.0  # seconds the broker stays down: clients see refused connections
 def test_a_broker_restart_mid_stream_loses_and_repeats_nothing(
     embedded_settings: Any, tmp_path: Path
 ) -> None:
-    from streams.broker import start_broker, stop_broker
-    from streams.topics import create_topics
+    from streams.broker.embedded import start_broker, stop_broker
+    from streams.broker.topics import create_topics
 
     load = workload(members=400, receipts=RECEIPTS, seed=22)
     broker = embedded_settings(broker_heap="512m")

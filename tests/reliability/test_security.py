@@ -36,8 +36,8 @@ def test_clients_work_with_the_right_sasl_credentials_and_are_refused_with_wrong
 ) -> None:
     from pydantic import SecretStr
 
-    from streams.broker import start_broker, stop_broker
-    from streams.topics import create_topics
+    from streams.broker.embedded import start_broker, stop_broker
+    from streams.broker.topics import create_topics
 
     broker = embedded_settings(
         broker_heap="512m",
@@ -155,7 +155,7 @@ def produce_command(settings: Any, receipts: list[Any], folder: Path) -> Any:
 
 def refused_producer_error(settings: Any, receipt: Any) -> str:
     """The error `LoyaltyProducer.flush` raises with these settings ('' if none)."""
-    from streams.producer import LoyaltyProducer, ProduceError
+    from streams.broker.producer import LoyaltyProducer, ProduceError
 
     producer = LoyaltyProducer(settings, config={"log_level": 3})
     producer.send(receipt)

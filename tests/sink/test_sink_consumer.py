@@ -95,7 +95,7 @@ def _snapshot(member_id: str, status: str, email: str | None) -> MemberSnapshot:
 def _produce(settings: Any, messages: list[tuple[str, str, bytes]]) -> None:
     from confluent_kafka import Producer
 
-    from streams.producer import PRODUCER_CONFIG
+    from streams.broker.producer import PRODUCER_CONFIG
 
     producer = Producer(settings.kafka_client_config() | PRODUCER_CONFIG)
     for index, (topic, key, value) in enumerate(messages):

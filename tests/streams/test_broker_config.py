@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from streams.kafka import POM, BrokerError
-from streams.kafka.config import (
+from streams.broker import POM, BrokerError
+from streams.broker.config import (
     BrokerFiles,
     check_data_folder,
     classify_failure,
@@ -18,7 +18,7 @@ from streams.kafka.config import (
     new_cluster_id,
     render_properties,
 )
-from streams.kafka.jars import is_fetched, pom_kafka_version
+from streams.broker.jars import is_fetched, pom_kafka_version
 from streams.settings import Settings
 
 

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from streams.kafka import POM, BrokerError
+from streams.broker import POM, BrokerError
 
 QUICK_S = 15.0
 
 
 def _start_fails(settings: Any) -> BrokerError:
-    from streams.broker import start_broker
+    from streams.broker.embedded import start_broker
 
     began = time.monotonic()
     with pytest.raises(BrokerError) as caught:
@@ -70,7 +70,7 @@ def test_the_cli_prints_one_line_with_the_code_and_exits_2(
 def test_a_damaged_meta_properties_is_reported_as_a_corrupt_data_folder(
     embedded_settings: Any,
 ) -> None:
-    from streams.kafka.config import BrokerFiles
+    from streams.broker.config import BrokerFiles
 
     settings = embedded_settings()
     data = BrokerFiles.of(settings).data
@@ -84,7 +84,7 @@ def test_a_damaged_meta_properties_is_reported_as_a_corrupt_data_folder(
 
 @pytest.mark.integration
 def test_a_data_folder_of_stray_files_is_reported_as_corrupt(embedded_settings: Any) -> None:
-    from streams.kafka.config import BrokerFiles
+    from streams.broker.config import BrokerFiles
 
     settings = embedded_settings()
     data = BrokerFiles.of(settings).data
@@ -95,8 +95,8 @@ def test_a_data_folder_of_stray_files_is_reported_as_corrupt(embedded_settings: 
 
 @pytest.mark.integration
 def test_reset_wipes_a_damaged_data_folder_and_starts(embedded_settings: Any) -> None:
-    from streams.broker import start_broker, stop_broker
-    from streams.kafka.config import BrokerFiles
+    from streams.broker.config import BrokerFiles
+    from streams.broker.embedded import start_broker, stop_broker
 
     settings = embedded_settings()
     data = BrokerFiles.of(settings).data
@@ -109,7 +109,7 @@ def test_reset_wipes_a_damaged_data_folder_and_starts(embedded_settings: Any) ->
 
 
 def test_a_failed_maven_fetch_names_the_pom_and_what_to_do(tmp_path: Path) -> None:
-    from streams.kafka.jars import fetch
+    from streams.broker.jars import fetch
 
     bogus = tmp_path / "pom.xml"
     text = POM.read_text(encoding="utf-8")
@@ -128,7 +128,7 @@ def test_a_failed_maven_fetch_names_the_pom_and_what_to_do(tmp_path: Path) -> No
 def test_a_missing_maven_says_to_install_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from streams.kafka.jars import fetch, find_java
+    from streams.broker.jars import fetch, find_java
 
     only_java = tmp_path / "bin"
     only_java.mkdir()
@@ -145,7 +145,7 @@ def test_a_missing_maven_says_to_install_it(
 def test_a_broker_that_does_not_answer_in_time_is_stopped_not_left_running(
     embedded_settings: Any,
 ) -> None:
-    from streams.broker import broker_jvms
+    from streams.broker.embedded import broker_jvms
 
     settings = embedded_settings(broker_start_timeout=0.5)
     error = _start_fails(settings)

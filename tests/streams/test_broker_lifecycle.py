@@ -18,8 +18,8 @@ START_GOAL_S = 30.0
 
 
 def test_start_reuse_status_stop_restart_leaves_no_jvm(embedded_settings: Any) -> None:
-    from streams.broker import broker_jvms, broker_status, start_broker, stop_broker
-    from streams.topics import create_topics
+    from streams.broker.embedded import broker_jvms, broker_status, start_broker, stop_broker
+    from streams.broker.topics import create_topics
 
     settings = embedded_settings()
     broker = start_broker(settings)
@@ -53,8 +53,8 @@ def test_start_reuse_status_stop_restart_leaves_no_jvm(embedded_settings: Any) -
 
 
 def test_status_and_stop_find_a_broker_whose_pid_file_was_lost(embedded_settings: Any) -> None:
-    from streams.broker import broker_jvms, broker_status, start_broker, stop_broker
-    from streams.kafka.config import BrokerFiles
+    from streams.broker.config import BrokerFiles
+    from streams.broker.embedded import broker_jvms, broker_status, start_broker, stop_broker
 
     settings = embedded_settings()
     broker = start_broker(settings)
@@ -66,7 +66,7 @@ def test_status_and_stop_find_a_broker_whose_pid_file_was_lost(embedded_settings
 
 
 def test_stop_kills_a_broker_that_ignores_sigterm(embedded_settings: Any) -> None:
-    from streams.broker import broker_jvms, start_broker, stop_broker
+    from streams.broker.embedded import broker_jvms, start_broker, stop_broker
 
     settings = embedded_settings(broker_stop_timeout=1.0)
     broker = start_broker(settings)
@@ -82,7 +82,7 @@ def test_the_embedded_broker_serves_a_sasl_user(embedded_settings: Any, mechanis
     from confluent_kafka import Producer
     from pydantic import SecretStr
 
-    from streams.broker import broker_answers, start_broker, stop_broker
+    from streams.broker.embedded import broker_answers, start_broker, stop_broker
 
     settings = embedded_settings(
         security_protocol="SASL_PLAINTEXT",

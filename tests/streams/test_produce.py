@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from agents.rules.events import MemberEvent, Receipt
 from schemas.codec import Codec
-from streams.producer import PRODUCER_CONFIG, LoyaltyProducer, ProduceError, RateLimit
+from streams.broker.producer import PRODUCER_CONFIG, LoyaltyProducer, ProduceError, RateLimit
 from streams.settings import Settings
-from streams.simulate import SimulationParams, simulate
-from streams.simulate_malformed import MalformedMessage
+from streams.simulator.malformed import MalformedMessage
+from streams.simulator.stream import SimulationParams, simulate
 
 POLL_TIMEOUT_S = 60.0
 TINY = SimulationParams(seed=11, members=120, receipts=800, start=date(2025, 3, 1), days=40)
@@ -84,7 +84,7 @@ def test_rate_limit_lets_through_at_most_rate_messages_a_second(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clock = FakeClock()
-    monkeypatch.setattr("streams.producer.time", clock)
+    monkeypatch.setattr("streams.broker.producer.time", clock)
     limit = RateLimit(rate=200, burst=20)
     for _ in range(1_000):
         limit.wait()

@@ -264,7 +264,7 @@ def test_a_file_that_is_not_toml_or_not_there_is_a_program_error(tmp_path: Path)
 
 
 def test_program_check_prints_tiers_or_errors_with_exit_code_1(tmp_path: Path) -> None:
-    from streams.cli_program import program_app
+    from streams.cli.program import program_app
 
     runner = CliRunner()
     good = runner.invoke(program_app, ["check", str(EXAMPLE)])

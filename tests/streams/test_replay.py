@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from streams.cli import app
+from streams.offline.replay import replay_file
+from streams.offline.whatif import compare
 from streams.program import load_program
-from streams.replay import replay_file
-from streams.whatif import compare
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "streams" / "program.example.toml"
 

@@ -16,8 +16,8 @@ from agents.rules.program import Program
 from schemas.codec import Codec, CodecError
 from schemas.jsonl import parse_json_line
 from streams.program import load_program, parse_program_text
-from streams.simulate import AUTO_ENROLL_SHARE, SimulationError, SimulationParams, simulate
-from streams.simulate_malformed import Flaw, MalformedMessage, json_line, malformed_bytes
+from streams.simulator.malformed import Flaw, MalformedMessage, json_line, malformed_bytes
+from streams.simulator.stream import AUTO_ENROLL_SHARE, SimulationError, SimulationParams, simulate
 
 EXAMPLE_PROGRAM = Path(__file__).resolve().parents[2] / "streams" / "program.example.toml"
 SMALL = SimulationParams(seed=7, members=600, receipts=12_000, start=date(2025, 9, 1), days=150)

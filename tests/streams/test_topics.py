@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from streams.broker.topics import TopicError, create_topics
 from streams.settings import TOPIC_NAMES, Settings
-from streams.topics import TopicError, create_topics
 
 
 def _describe(settings: Settings, topic: str, key: str = "retention.ms") -> tuple[int, str]:

@@ -20,7 +20,7 @@ from agents.rules.events import MemberEvent, Receipt
 if TYPE_CHECKING:
     from schemas.codec import Codec
     from streams.settings import Settings
-    from streams.simulate_malformed import MalformedMessage
+    from streams.simulator.malformed import MalformedMessage
 
 PRODUCER_CONFIG: dict[str, Any] = {
     # The Java client's partitioner (murmur2 of the key); librdkafka's default differs.
@@ -104,7 +104,7 @@ class LoyaltyProducer:
         self.send_raw(self.member_events_topic, event.member_id, self.codec.encode(event))
 
     def send_malformed(self, message: MalformedMessage) -> None:
-        from streams.simulate_malformed import malformed_bytes
+        from streams.simulator.malformed import malformed_bytes
 
         self.send_raw(self.topic(message.topic), message.key, malformed_bytes(message, self.codec))
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.kafka import POM, BrokerError
+from streams.broker import POM, BrokerError
 
 FETCH_TIMEOUT_S = 900.0
 

@@ -48,7 +48,7 @@ def create_topics(settings: Settings, names: Iterable[str] = TOPIC_NAMES) -> lis
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    from streams.broker import broker_answers
+    from streams.broker.embedded import broker_answers
 
     if not broker_answers(settings, timeout=10.0):
         raise TopicError(

@@ -31,7 +31,7 @@ def demo(
 
     from rich.console import Console
 
-    from streams.demo import Demo, DemoError, DemoOptions
+    from streams.cli.demo_job import Demo, DemoError, DemoOptions
     from streams.settings import Settings
 
     console = Console()

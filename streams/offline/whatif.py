@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from rich.table import Table
 
 from agents.rules.outputs import LedgerKind
-from streams.replay import Replay
+from streams.offline.replay import Replay
 
 _ISSUED = frozenset({LedgerKind.EARN, LedgerKind.CAMPAIGN_BONUS, LedgerKind.TIER_BONUS})
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import psutil
 
-from streams.kafka import TEMPLATES, BrokerError
-from streams.kafka.config import (
+from streams.broker import TEMPLATES, BrokerError
+from streams.broker.config import (
     BrokerFiles,
     check_data_folder,
     classify_failure,
@@ -34,7 +34,7 @@ from streams.kafka.config import (
     render_properties,
     tail,
 )
-from streams.kafka.jars import fetch, find_java, is_fetched, jars_kafka_version
+from streams.broker.jars import fetch, find_java, is_fetched, jars_kafka_version
 from streams.settings import Settings
 
 __all__ = [

@@ -1,6 +1,7 @@
 """`tierflow broker fetch|start|stop|status` and `tierflow topics create`.
 
-Thin: build the settings, call streams.broker / streams.topics, print one line per fact.
+Thin: build the settings, call streams.broker.embedded / streams.broker.topics, print one
+line per fact.
 A BrokerError or TopicError prints its code and message and exits 2.
 """
 
@@ -28,8 +29,8 @@ def _settings(**flags: Any) -> Settings:
 
 
 def _run(action: Callable[[], T]) -> T:
-    from streams.kafka import BrokerError
-    from streams.topics import TopicError
+    from streams.broker import BrokerError
+    from streams.broker.topics import TopicError
 
     try:
         return action()
@@ -49,8 +50,8 @@ def fetch(
     home: Home = None,
 ) -> None:
     """Fetch Apache Kafka's jars with Maven (once; later runs check the stamp and return)."""
-    from streams.kafka.config import BrokerFiles
-    from streams.kafka.jars import fetch as fetch_jars
+    from streams.broker.config import BrokerFiles
+    from streams.broker.jars import fetch as fetch_jars
 
     files = BrokerFiles.of(_settings(home=home))
     done = _run(lambda: fetch_jars(files.jars, files.stamp, offline=offline, force=force))
@@ -65,7 +66,7 @@ def start(
     home: Home = None,
 ) -> None:
     """Start the embedded broker (or reuse the running one) and wait until it answers."""
-    from streams.broker import start_broker
+    from streams.broker.embedded import start_broker
 
     settings = _settings(broker_port=port, home=home)
     if settings.bootstrap_servers:
@@ -89,7 +90,7 @@ def start(
 @broker_app.command()
 def stop(port: Port = None, home: Home = None) -> None:
     """Stop the embedded broker: SIGTERM, then SIGKILL after TIERFLOW_BROKER_STOP_TIMEOUT."""
-    from streams.broker import stop_broker
+    from streams.broker.embedded import stop_broker
 
     pid = _run(lambda: stop_broker(_settings(broker_port=port, home=home)))
     typer.echo(f"broker stopped (pid {pid})" if pid else "broker was not running")
@@ -98,7 +99,7 @@ def stop(port: Port = None, home: Home = None) -> None:
 @broker_app.command()
 def status(port: Port = None, home: Home = None) -> None:
     """Say whether the broker runs and answers; exit 0 if it does, 1 if not."""
-    from streams.broker import broker_answers, broker_status
+    from streams.broker.embedded import broker_answers, broker_status
 
     settings = _settings(broker_port=port, home=home)
     if settings.bootstrap_servers:
@@ -133,7 +134,7 @@ def create(
     prefix: Annotated[str | None, typer.Option(help="TIERFLOW_TOPIC_PREFIX")] = None,
 ) -> None:
     """Create the contract's topics (idempotent); a partition-count mismatch is an error."""
-    from streams.topics import create_topics
+    from streams.broker.topics import create_topics
 
     settings = _settings(partitions=partitions, retention_ms=retention_ms, topic_prefix=prefix)
     for topic in _run(lambda: create_topics(settings)):

@@ -22,8 +22,8 @@ from zoneinfo import ZoneInfo
 
 from agents.rules.events import MemberEvent, MemberEventType, Receipt, ReceiptKind
 from agents.rules.program import Campaign, Program
-from streams.simulate_malformed import MalformedMessage, with_malformed
-from streams.simulate_world import Catalog, Person, build_catalog, make_person, store_ids
+from streams.simulator.malformed import MalformedMessage, with_malformed
+from streams.simulator.world import Catalog, Person, build_catalog, make_person, store_ids
 
 DEFAULT_CURRENCY = "USD"
 DEFAULT_TIMEZONE = "America/New_York"

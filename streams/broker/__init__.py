@@ -1,6 +1,6 @@
 """The embedded Apache Kafka broker's parts: the Maven-fetched jars and the config it runs with.
 
-`streams.broker` starts and stops the JVM; this package holds what that needs (the pom, the
+`streams.broker.embedded` starts and stops the JVM; this package holds what that needs (the pom, the
 server.properties and log4j2 templates) and the one error type of the broker area.
 """
 

@@ -48,7 +48,7 @@ def _run(history: Path, program_path: Path, as_of: date | None, label: str):  # 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from schemas.jsonl import read_jsonl
-    from streams.replay import Replay
+    from streams.offline.replay import Replay
 
     program = _load(program_path)
     total = sum(1 for _ in history.open("rb"))
@@ -83,7 +83,7 @@ def replay(
     """Run the rules over a history file and write the contract's tables into DuckDB."""
     from rich.console import Console
 
-    from streams.replay import write_store
+    from streams.offline.replay import write_store
 
     console = Console()
     result = _run(history, program, _as_of(as_of), "replaying")
@@ -110,8 +110,8 @@ def whatif(
     """Replay one history under the current and a proposed program, and compare."""
     from rich.console import Console
 
+    from streams.offline.whatif import compare, render
     from streams.settings import Settings
-    from streams.whatif import compare, render
 
     current = current or Settings().program
     day = _as_of(as_of)

@@ -1,7 +1,7 @@
 """What the embedded broker runs with: its files under <home>, its server.properties, its
 cluster id, and how to read its data folder and its log when something goes wrong.
 
-Pure functions over paths and strings; `streams.broker` does the process work.
+Pure functions over paths and strings; `streams.broker.embedded` does the process work.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from streams.kafka import TEMPLATES, BrokerError
+from streams.broker import TEMPLATES, BrokerError
 from streams.settings import Settings
 
 SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")

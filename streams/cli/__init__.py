@@ -19,22 +19,22 @@ app = typer.Typer(
 
 # (module, attribute, name): a typer sub-app (a group of commands) or a single command.
 _GROUPS = [
-    ("streams.cli_broker", "broker_app", "broker"),
-    ("streams.cli_broker", "topics_app", "topics"),
-    ("streams.cli_program", "program_app", "program"),
+    ("streams.cli.broker", "broker_app", "broker"),
+    ("streams.cli.broker", "topics_app", "topics"),
+    ("streams.cli.program", "program_app", "program"),
 ]
 _COMMANDS = [
-    ("streams.cli_simulate", "simulate", "simulate"),
-    ("streams.cli_simulate", "produce", "produce"),
-    ("streams.cli_replay", "replay", "replay"),
-    ("streams.cli_replay", "whatif", "whatif"),
-    ("streams.cli_worker", "worker", "worker"),
-    ("streams.cli_worker", "review", "review"),
-    ("streams.cli_sink", "sink", "sink"),
-    ("streams.cli_sink", "kpis", "kpis"),
-    ("streams.cli_sink", "member", "member"),
-    ("streams.cli_sink", "report", "report"),
-    ("streams.cli_demo", "demo", "demo"),
+    ("streams.cli.simulate", "simulate", "simulate"),
+    ("streams.cli.simulate", "produce", "produce"),
+    ("streams.cli.replay", "replay", "replay"),
+    ("streams.cli.replay", "whatif", "whatif"),
+    ("streams.cli.worker", "worker", "worker"),
+    ("streams.cli.worker", "review", "review"),
+    ("streams.cli.sink", "sink", "sink"),
+    ("streams.cli.sink", "kpis", "kpis"),
+    ("streams.cli.sink", "member", "member"),
+    ("streams.cli.sink", "report", "report"),
+    ("streams.cli.demo", "demo", "demo"),
 ]
 
 

@@ -1,7 +1,8 @@
 """`tierflow simulate` (a seeded POS stream to a JSON Lines file or to Kafka) and
 `tierflow produce FILE.jsonl` (a file's receipts and member events to their topics).
 
-Thin: build settings and the program, run streams.simulate / streams.producer, show progress.
+Thin: build settings and the program, run streams.simulator.stream / streams.broker.producer,
+show progress.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ if TYPE_CHECKING:
 
     from agents.rules.events import MemberEvent, Receipt
     from agents.rules.program import Program
-    from streams.producer import LoyaltyProducer
+    from streams.broker.producer import LoyaltyProducer
     from streams.settings import Settings
-    from streams.simulate_malformed import MalformedMessage
+    from streams.simulator.malformed import MalformedMessage
 
     Message = Receipt | MemberEvent | MalformedMessage
 
@@ -93,7 +94,7 @@ def _paced(messages: Iterable[Any], rate: float | None) -> Iterator[Any]:
     if rate is None:
         yield from messages
         return
-    from streams.producer import RateLimit
+    from streams.broker.producer import RateLimit
 
     limit = RateLimit(rate)
     chunk = max(1, min(1_000, int(rate / 50)))
@@ -106,8 +107,8 @@ def _paced(messages: Iterable[Any], rate: float | None) -> Iterator[Any]:
 def _open_producer(settings: Settings) -> LoyaltyProducer:
     from confluent_kafka import KafkaException
 
-    from streams.producer import LoyaltyProducer
-    from streams.topics import TopicError, create_topics
+    from streams.broker.producer import LoyaltyProducer
+    from streams.broker.topics import TopicError, create_topics
 
     try:
         create_topics(settings)
@@ -118,7 +119,7 @@ def _open_producer(settings: Settings) -> LoyaltyProducer:
 
 
 def _flush(producer: LoyaltyProducer) -> None:
-    from streams.producer import ProduceError
+    from streams.broker.producer import ProduceError
 
     try:
         producer.flush(timeout=120.0)
@@ -153,8 +154,8 @@ def simulate(
     topic_prefix: TopicPrefix = None,
 ) -> None:
     """Simulate a retail chain's POS stream: stores, members, receipts, returns, support events."""
-    from streams.simulate import DEFAULT_TIMEZONE, SimulationParams, first_day
-    from streams.simulate import simulate as simulated_stream
+    from streams.simulator.stream import DEFAULT_TIMEZONE, SimulationParams, first_day
+    from streams.simulator.stream import simulate as simulated_stream
 
     if (out is None) == (not produce):
         typer.secho("error: give exactly one of --out FILE.jsonl and --produce", err=True, fg="red")
@@ -189,7 +190,7 @@ def simulate(
 
 def _kind(message: Message) -> str:
     from agents.rules.events import Receipt
-    from streams.simulate_malformed import MalformedMessage
+    from streams.simulator.malformed import MalformedMessage
 
     if isinstance(message, Receipt):
         return "receipts"
@@ -224,7 +225,7 @@ def _counted(
 
 def _write_jsonl(stream: Iterable[Message], out: Path, receipts: int) -> Counter[str]:
     from schemas.jsonl import to_json_line
-    from streams.simulate_malformed import MalformedMessage, json_line
+    from streams.simulator.malformed import MalformedMessage, json_line
 
     counts: Counter[str] = Counter()
     out.parent.mkdir(parents=True, exist_ok=True)

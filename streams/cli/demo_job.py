@@ -126,7 +126,7 @@ class Demo:
         )
 
     def start_broker(self) -> None:
-        from streams.broker import BrokerError, broker_status, start_broker
+        from streams.broker.embedded import BrokerError, broker_status, start_broker
 
         if self.settings.bootstrap_servers:
             self.console.print(f"Kafka: using [bold]{self.settings.bootstrap_servers}[/]")
@@ -148,7 +148,7 @@ class Demo:
         )
 
     def stop_broker(self) -> None:
-        from streams.broker import stop_broker
+        from streams.broker.embedded import stop_broker
 
         if self.started_broker:
             stop_broker(self.settings)
@@ -156,7 +156,7 @@ class Demo:
             self.console.print("Kafka: embedded broker stopped")
 
     def create_topics(self) -> None:
-        from streams.topics import create_topics
+        from streams.broker.topics import create_topics
 
         topics = create_topics(self.settings)
         self.console.print(
@@ -205,9 +205,9 @@ class Demo:
     def produce(self) -> int:
         """Simulate the POS stream and produce it; returns the messages produced."""
         from agents.rules.events import Receipt
-        from streams.producer import LoyaltyProducer
+        from streams.broker.producer import LoyaltyProducer
         from streams.program import load_program
-        from streams.simulate import SimulationParams, first_day, simulate
+        from streams.simulator.stream import SimulationParams, first_day, simulate
 
         program = load_program(self.settings.program)
         options = self.options
@@ -319,7 +319,7 @@ def show_results(path: Path, report: Path, console: Console) -> None:
 
     from sink.reading import query
     from sink.report import write_report
-    from streams.cli_sink import kpis, member
+    from streams.cli.sink import kpis, member
 
     console.rule("KPIs")
     kpis(month=None, months=4, duckdb=path)
