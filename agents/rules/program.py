@@ -84,6 +84,14 @@ class ProgramVersion:
     returns_match_days: int = 7
     auto_enroll: bool = True
     templates: Templates = Templates()
+    # Tier name -> position (the first of a repeated name), for `tiers.tier_index`.
+    positions: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        positions: dict[str, int] = {}
+        for index, tier in enumerate(self.tiers):
+            positions.setdefault(tier.name, index)
+        object.__setattr__(self, "positions", positions)
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,35 +77,47 @@ def next_roll_off(state: MemberState, window_months: int) -> date | None:
 
 def qualifying_points_on(state: MemberState, day: date, window_months: int) -> int:
     """Qualifying points that count on local date `day`."""
+    if not state.qualifying:
+        return 0
+    first = first_counted(day, window_months)  # earned_on + window > day, for every date
     return sum(
-        points
-        for earned_on, points in state.qualifying.items()
-        if earned_on <= day < leaves_window_on(earned_on, window_months)
+        [points for earned_on, points in state.qualifying.items() if first <= earned_on <= day]
     )
 
 
 AT_RISK_DAYS = 30  # the member view's horizon for points at risk
+_AT_RISK = timedelta(days=AT_RISK_DAYS)
 
 
 def points_at_risk(
     state: MemberState, day: date, window_months: int, days: int = AT_RISK_DAYS
 ) -> int:
     """Qualifying points counted on `day` that leave the window within the next `days` days."""
-    until = day + timedelta(days=days)
+    if not state.qualifying:
+        return 0
+    first = first_counted(day, window_months)
+    # Leaving by `day + days` is earned_on + window <= day + days: before this date.
+    leaving_before = first_counted(day + timedelta(days=days), window_months)
     return sum(
-        points
-        for earned_on, points in state.qualifying.items()
-        if earned_on <= day < leaves_window_on(earned_on, window_months) <= until
+        [
+            points
+            for earned_on, points in state.qualifying.items()
+            if first <= earned_on < leaving_before and earned_on <= day
+        ]
     )
 
 
 def next_at_risk_change(state: MemberState, after: date, window_months: int) -> date | None:
     """The first local date after `after` on which qualifying points come within
     `AT_RISK_DAYS` of leaving the window (the view's points at risk grow that day)."""
-    horizon = timedelta(days=AT_RISK_DAYS)
-    coming = [
-        leaves - horizon
-        for leaves in (leaves_window_on(earned_on, window_months) for earned_on in state.qualifying)
-        if leaves - horizon > after
-    ]
-    return min(coming, default=None)
+    if not state.qualifying:
+        return None
+    # Leaving after `after` + 30 days is being earned on or after `still_safe`; the earliest
+    # such date leaves first (add_months is monotone).
+    still_safe = first_counted(after + _AT_RISK, window_months)
+    earliest = min(
+        [earned_on for earned_on in state.qualifying if earned_on >= still_safe], default=None
+    )
+    if earliest is None:
+        return None
+    return leaves_window_on(earliest, window_months) - _AT_RISK

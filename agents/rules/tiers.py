@@ -7,10 +7,8 @@ from agents.rules.program import ProgramVersion, Tier
 
 
 def tier_index(version: ProgramVersion, name: str) -> int | None:
-    for index, tier in enumerate(version.tiers):
-        if tier.name == name:
-            return index
-    return None
+    """The tier's position in the version, None if the version lacks it."""
+    return version.positions.get(name)
 
 
 def supported_tier_index(version: ProgramVersion, qualifying_points: int) -> int:

@@ -1,15 +1,22 @@
-"""Calendar arithmetic of the rolling window: whole months (end-of-month clamped), local days."""
+"""Calendar arithmetic of the rolling window: whole months (end-of-month clamped), local days.
+
+`add_months` and `first_counted` are remembered (bounded): the rules ask them about the same
+few hundred dates on every event, and a date plus months never changes.
+"""
 
 from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 ONE_DAY = timedelta(days=1)
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_REMEMBERED = 1 << 16  # (date, months) pairs: years of dates x the few month counts in use
 
 
+@lru_cache(maxsize=_REMEMBERED)
 def add_months(day: date, months: int) -> date:
     """`day` plus calendar months; a day the target month lacks clamps to its last day.
 
@@ -23,10 +30,12 @@ def add_months(day: date, months: int) -> date:
     return date(year, month_index + 1, day_of_month)
 
 
+@lru_cache(maxsize=_REMEMBERED)
 def first_counted(day: date, months: int) -> date:
     """The earliest date E with E + months > `day`: what is older has left a `months` window.
 
-    add_months is monotone, so "E + months <= day" holds exactly for the dates before this one.
+    add_months is monotone, so "E + months <= day" holds exactly for the dates before this one,
+    and "E + months > D" is "E >= first_counted(D, months)": a window test without arithmetic.
     """
     earliest = add_months(day, -months)
     while add_months(earliest, months) <= day:
