@@ -7,9 +7,11 @@ Money is cached both ways (bounded): the same prices come back on receipt after 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Final
 
 from agents.rules.events import LineItem, MemberEvent, MemberEventType, Receipt, ReceiptKind
@@ -27,6 +29,13 @@ _MILLISECOND: Final = timedelta(milliseconds=1)
 _MAX_DECIMAL_BYTES: Final = 8
 _RECEIPT_KINDS: Final = {kind.value: kind for kind in ReceiptKind}
 _EVENT_TYPES: Final = {kind.value: kind for kind in MemberEventType}
+
+
+def enum_symbols(record: str, field: str) -> tuple[str, ...]:
+    """An enum field's symbols in the order of the record's `.avsc`: the wire's indexes."""
+    definition = json.loads((Path(__file__).parent / f"{record}.avsc").read_text("utf-8"))
+    (enum,) = [item["type"] for item in definition["fields"] if item["name"] == field]
+    return tuple(enum["symbols"])
 
 
 def millis(moment: datetime, field: str) -> int:

@@ -1,0 +1,144 @@
+"""The Avro body of a receipt in the current `Receipt.avsc`, read by hand into a `Receipt`.
+
+Nearly every input is a receipt, and fastavro builds a dict per receipt and per line that is
+then turned into the core's dataclasses; this reads the bytes straight into them, and shares
+the checked `LineItem` of a line whose bytes were seen before (the same product at the same
+price and quantity comes back receipt after receipt; a `LineItem` is immutable). It returns
+only a plainly well-formed receipt whose lines pass `check_line`: anything else (truncated,
+a negative length, an unknown union branch, a block-sized array, bad UTF-8, a line that
+breaks the contract, ...) raises `Unreadable`, and the codec reads the message with fastavro
+and checks it in full, which reads it the same way or names the error.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from agents.rules.events import LineItem, Receipt, ReceiptKind
+from schemas.avro_values import enum_symbols, moment, money
+from schemas.checks import check_line
+
+
+class Unreadable(Exception):
+    """Not plainly a well-formed receipt body: leave it to fastavro."""
+
+
+_KINDS: Final = tuple(ReceiptKind(symbol) for symbol in enum_symbols("Receipt", "kind"))
+_LINES: dict[bytes, LineItem] = {}  # a line's Avro bytes -> its (shared, checked) LineItem
+_LINES_LIMIT: Final = 1 << 14
+
+
+def _long(data: bytes, pos: int) -> tuple[int, int]:
+    """A zigzag varint at `pos`: (value, position after it)."""
+    unsigned = shift = 0
+    while True:
+        byte = data[pos]
+        pos += 1
+        unsigned |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            break
+        shift += 7
+        if shift > 63:
+            raise Unreadable("a varint longer than 10 bytes")
+    if unsigned >> 64:
+        raise Unreadable("a varint beyond 64 bits")
+    return (unsigned >> 1) ^ -(unsigned & 1), pos
+
+
+def _end_of_bytes(data: bytes, pos: int) -> tuple[int, int]:
+    """A string or bytes at `pos`: (where its content starts, where it ends)."""
+    size = data[pos]
+    if size < 0x80 and not size & 1:  # a length below 64: one byte, the usual case
+        size >>= 1
+        pos += 1
+    else:
+        size, pos = _long(data, pos)
+        if size < 0:
+            raise Unreadable("a negative length")
+    end = pos + size
+    if end > len(data):
+        raise Unreadable("truncated")
+    return pos, end
+
+
+def _string(data: bytes, pos: int) -> tuple[str, int]:
+    start, end = _end_of_bytes(data, pos)
+    return data[start:end].decode(), end
+
+
+def _optional_string(data: bytes, pos: int) -> tuple[str | None, int]:
+    branch = data[pos]
+    if branch == 0:
+        return None, pos + 1
+    if branch == 2:
+        return _string(data, pos + 1)
+    raise Unreadable("an unknown union branch")
+
+
+def _line(data: bytes, pos: int) -> tuple[LineItem, int]:
+    start = pos
+    sku_start, sku_end = _end_of_bytes(data, pos)
+    category_start, category_end = _end_of_bytes(data, sku_end)
+    quantity, pos = _long(data, category_end)
+    unit_price_start, unit_price_end = _end_of_bytes(data, pos)
+    amount_start, end = _end_of_bytes(data, unit_price_end)
+    key = data[start:end]
+    line = _LINES.get(key)
+    if line is None:
+        line = LineItem(
+            data[sku_start:sku_end].decode(),
+            data[category_start:category_end].decode(),
+            quantity,
+            money(data[unit_price_start:unit_price_end], "lines[].unit_price"),
+            money(data[amount_start:end], "lines[].amount"),
+        )
+        check_line(line, 0)  # a line that fails is not kept; the full check names it
+        if len(_LINES) >= _LINES_LIMIT:
+            _LINES.clear()  # rare: simplest bound, lines are read again
+        _LINES[key] = line
+    return line, end
+
+
+def read_receipt(data: bytes, pos: int) -> Receipt:
+    """The receipt whose body starts at `pos` and runs to the end of `data`; its lines are
+    checked (`check_line`), the rest of the contract is not."""
+    try:
+        receipt_id, pos = _string(data, pos)
+        member_id, pos = _string(data, pos)
+        store_id, pos = _string(data, pos)
+        terminal_id, pos = _optional_string(data, pos)
+        millis, pos = _long(data, pos)
+        currency, pos = _string(data, pos)
+        kind = data[pos]
+        if kind & 1 or kind >= 2 * len(_KINDS):
+            raise Unreadable("an unknown receipt kind")
+        original_receipt_id, pos = _optional_string(data, pos + 1)
+        lines: list[LineItem] = []
+        while True:
+            count, pos = _long(data, pos)
+            if count == 0:
+                break
+            if count < 0:
+                raise Unreadable("a block-sized array")
+            for _ in range(count):
+                line, pos = _line(data, pos)
+                lines.append(line)
+        total_start, pos = _end_of_bytes(data, pos)
+        if pos != len(data):
+            raise Unreadable("trailing bytes")
+        return Receipt(
+            receipt_id,
+            member_id,
+            store_id,
+            moment(millis, "occurred_at"),
+            currency,
+            _KINDS[kind >> 1],
+            tuple(lines),
+            money(data[total_start:pos], "total"),
+            terminal_id,
+            original_receipt_id,
+        )
+    except Unreadable:
+        raise
+    except Exception as exc:  # IndexError past the end, UnicodeDecodeError, CheckFailed, ...
+        raise Unreadable(f"{type(exc).__name__}: {exc}") from None
