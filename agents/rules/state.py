@@ -7,19 +7,16 @@ compact msgpack, because the worker writes it to a changelog on every change.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from itertools import starmap
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-import msgpack
+import msgspec
 
-from agents.rules.events import LineItem, Receipt, ReceiptKind
+from agents.rules.events import Receipt, ReceiptKind
 
-_FORMAT = 2  # first item of the serialized list; bump when the layout changes
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SECOND = timedelta(seconds=1)
 _MICROSECOND = timedelta(microseconds=1)
@@ -91,20 +88,6 @@ class ReceiptRecord(NamedTuple):
     @property
     def returned(self) -> Decimal:
         return money_from(self.returned_amount)
-
-
-_RECORD = ReceiptRecord(b"", 0, False)
-_RECORD_TAIL = _RECORD[8:]  # defaults of a never-returned sale
-_RECORD_EARNINGS = _RECORD[3:8]  # defaults of a return's record
-
-
-def _packed_record(record: ReceiptRecord) -> tuple[Any, ...]:
-    """The record without its trailing defaults: most sales are never returned."""
-    if record[8:] != _RECORD_TAIL:
-        return tuple(record)
-    if record[3:8] != _RECORD_EARNINGS:
-        return record[:8]
-    return record[:3]
 
 
 def money_value(amount: Decimal) -> int | str:
@@ -196,70 +179,94 @@ class MemberState:
         return new
 
     def to_bytes(self) -> bytes:
-        """Compact msgpack: dates as ordinals, moments as epoch microseconds, money as text."""
-        record = [
-            _FORMAT,
-            self.member_id,
-            self.tier,
-            self.status.value,
-            _moment(self.enrolled_at),
-            self.name,
-            self.email,
-            self.phone,
-            int(self.consent_email) | int(self.consent_sms) << 1,
-            self.balance,
-            _day(self.reviewed_through),
-            _day(self.hold_until),
-            _day(self.next_step_on),
-            _flat_days(self.qualifying),
-            _flat_days(self.lots),
-            _interleaved(self.receipts, map(_packed_record, self.receipts.values())),
-            [_receipt(value) for value in self.pending_returns.values()],
-            [item for key, seen in self.member_events.items() for item in (key, *seen)],
-            _interleaved(self.campaign_bonus, self.campaign_bonus.values()),
-            _interleaved(self.tier_bonus_on, map(date.toordinal, self.tier_bonus_on.values())),
-        ]
-        packed: bytes = msgpack.packb(record, use_bin_type=True)
-        return packed
+        """The format byte, then the fields as one msgpack array (`_Layout`): dates as ISO
+        text, times as msgpack timestamps, receipt records as arrays."""
+        return _FORMAT_BYTE + _ENCODER.encode(
+            (
+                self.member_id,
+                self.tier,
+                self.status,
+                self.enrolled_at,
+                self.name,
+                self.email,
+                self.phone,
+                self.consent_email,
+                self.consent_sms,
+                self.balance,
+                self.reviewed_through,
+                self.hold_until,
+                self.next_step_on,
+                self.qualifying,
+                self.lots,
+                self.receipts,
+                self.pending_returns,
+                self.member_events,
+                self.campaign_bonus,
+                self.tier_bonus_on,
+            )
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> MemberState:
-        record: tuple[Any, ...] = msgpack.unpackb(data, raw=False, use_list=False)
-        if record[0] != _FORMAT:
-            raise ValueError(f"member state format {record[0]} is not {_FORMAT}")
-        consents = record[8]
-        pending = [_receipt_from(item) for item in record[16]]
-        return cls(
-            member_id=record[1],
-            tier=record[2],
-            status=MemberStatus(record[3]),
-            enrolled_at=_moment_from(record[4]),
-            name=record[5],
-            email=record[6],
-            phone=record[7],
-            consent_email=bool(consents & 1),
-            consent_sms=bool(consents & 2),
-            balance=record[9],
-            reviewed_through=_day_from(record[10]),
-            hold_until=_day_from(record[11]),
-            next_step_on=_day_from(record[12]),
-            qualifying=_days_from(record[13]),
-            lots=_days_from(record[14]),
-            receipts=dict(
-                zip(record[15][::2], starmap(ReceiptRecord, record[15][1::2]), strict=True)
-            ),
-            pending_returns={receipt.receipt_id: receipt for receipt in pending},
-            member_events={
-                key: SeenEvent(fingerprint, day)
-                for key, fingerprint, day in zip(
-                    record[17][::3], record[17][1::3], record[17][2::3], strict=True
-                )
-            },
-            campaign_bonus=dict(zip(record[18][::2], record[18][1::2], strict=True)),
-            tier_bonus_on=dict(
-                zip(record[19][::2], map(date.fromordinal, record[19][1::2]), strict=True)
-            ),
-        )
+        """Reads what `to_bytes` writes, and the bytes of format 2 (changelogs written before
+        format 3 hold them; see `agents.rules.state_format2`)."""
+        if data[:1] != _FORMAT_BYTE:
+            from agents.rules.state_format2 import state_from_format2
+
+            return state_from_format2(data)
+        new = cls.__new__(cls)
+        (
+            new.member_id,
+            new.tier,
+            new.status,
+            new.enrolled_at,
+            new.name,
+            new.email,
+            new.phone,
+            new.consent_email,
+            new.consent_sms,
+            new.balance,
+            new.reviewed_through,
+            new.hold_until,
+            new.next_step_on,
+            new.qualifying,
+            new.lots,
+            new.receipts,
+            new.pending_returns,
+            new.member_events,
+            new.campaign_bonus,
+            new.tier_bonus_on,
+        ) = _DECODER.decode(memoryview(data)[1:])
+        return new
+
+
+# The serialized layout: MemberState's fields, in order. Format 2 was a msgpack array whose
+# first item was 2, so its first byte is an array header, never this one.
+_FORMAT_BYTE = b"\x03"
+_Layout = tuple[
+    str,
+    str,
+    MemberStatus,
+    datetime | None,
+    str | None,
+    str | None,
+    str | None,
+    bool,
+    bool,
+    int,
+    date | None,
+    date | None,
+    date | None,
+    dict[date, int],
+    dict[date, int],
+    dict[str, ReceiptRecord],
+    dict[str, Receipt],
+    dict[str, SeenEvent],
+    dict[str, int],
+    dict[str, date],
+]
+_ENCODER = msgspec.msgpack.Encoder()
+_DECODER = msgspec.msgpack.Decoder(_Layout)
 
 
 def epoch_seconds(moment: datetime) -> int:
@@ -269,71 +276,3 @@ def epoch_seconds(moment: datetime) -> int:
 def epoch_micros(moment: datetime) -> int:
     """A moment as whole microseconds since 1970 (exact, unlike a float timestamp)."""
     return (moment - _EPOCH) // _MICROSECOND
-
-
-def _moment(moment: datetime | None) -> int | None:
-    return None if moment is None else epoch_micros(moment)
-
-
-def _moment_from(micros: int | None) -> datetime | None:
-    return None if micros is None else _EPOCH + timedelta(microseconds=micros)
-
-
-def _day(day: date | None) -> int | None:
-    return None if day is None else day.toordinal()
-
-
-def _day_from(ordinal: int | None) -> date | None:
-    return None if ordinal is None else date.fromordinal(ordinal)
-
-
-def _interleaved(keys: Collection[Any], values: Iterable[Any]) -> list[Any]:
-    """[key, value, key, value, ...]: filled by two slice assignments, which run in C, rather
-    than a tuple per pair (to_bytes runs on every change of a member)."""
-    flat: list[Any] = [None] * (2 * len(keys))
-    flat[::2] = keys
-    flat[1::2] = values
-    return flat
-
-
-def _flat_days(by_day: dict[date, int]) -> list[int]:
-    return _interleaved(list(map(date.toordinal, by_day)), by_day.values())
-
-
-def _days_from(flat: tuple[int, ...]) -> dict[date, int]:
-    return dict(zip(map(date.fromordinal, flat[::2]), flat[1::2], strict=True))
-
-
-def _receipt(r: Receipt) -> list[Any]:
-    return [
-        r.receipt_id,
-        r.member_id,
-        r.store_id,
-        _moment(r.occurred_at),
-        r.currency,
-        r.kind.value,
-        [[ln.sku, ln.category, ln.quantity, str(ln.unit_price), str(ln.amount)] for ln in r.lines],
-        str(r.total),
-        r.terminal_id,
-        r.original_receipt_id,
-    ]
-
-
-def _receipt_from(item: tuple[Any, ...]) -> Receipt:
-    occurred_at = _moment_from(item[3])
-    assert occurred_at is not None
-    return Receipt(
-        receipt_id=item[0],
-        member_id=item[1],
-        store_id=item[2],
-        occurred_at=occurred_at,
-        currency=item[4],
-        kind=ReceiptKind(item[5]),
-        lines=tuple(
-            LineItem(sku, category, quantity, Decimal(unit_price), Decimal(amount))
-            for sku, category, quantity, unit_price, amount in item[6]
-        ),
-        total=Decimal(item[7]),
-        terminal_id=item[8],
-        original_receipt_id=item[9],
-    )
