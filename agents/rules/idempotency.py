@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import Enum
 from hashlib import blake2b
 
-from agents.rules.events import MemberEvent, Receipt
+from agents.rules.events import LineItem, MemberEvent, Receipt
 from agents.rules.memo import derived
 from agents.rules.program import Program
 from agents.rules.state import MemberState, epoch_micros, epoch_seconds
@@ -36,16 +36,30 @@ def _digest(text: str) -> bytes:
     return blake2b(text.encode(), digest_size=8).digest()
 
 
-def receipt_fingerprint(receipt: Receipt) -> bytes:
-    # `_money` written out (`!s` of the normalized value) and a list, not a generator, for
-    # the join: this runs for every line of every receipt.
-    lines = "\x1e".join(
-        [
-            f"{ln.sku}\x1f{ln.category}\x1f{ln.quantity}\x1f"
-            f"{ln.unit_price.normalize()!s}\x1f{ln.amount.normalize()!s}"
-            for ln in receipt.lines
-        ]
+# The text of a line, by the line's identity: the codec shares the `LineItem` of a line seen
+# before, so most lines of most receipts are found here. Each entry holds its line, so the id
+# cannot be reused while the entry lives. Bounded.
+_LINE_TEXTS: dict[int, tuple[LineItem, str]] = {}
+_LINE_TEXTS_LIMIT = 1 << 14
+
+
+def _line_text(line: LineItem) -> str:
+    known = _LINE_TEXTS.get(id(line))
+    if known is not None and known[0] is line:
+        return known[1]
+    # `_money` written out (`!s` of the normalized value).
+    text = (
+        f"{line.sku}\x1f{line.category}\x1f{line.quantity}\x1f"
+        f"{line.unit_price.normalize()!s}\x1f{line.amount.normalize()!s}"
     )
+    if len(_LINE_TEXTS) >= _LINE_TEXTS_LIMIT:
+        _LINE_TEXTS.clear()  # rare: simplest bound
+    _LINE_TEXTS[id(line)] = (line, text)
+    return text
+
+
+def receipt_fingerprint(receipt: Receipt) -> bytes:
+    lines = "\x1e".join([_line_text(line) for line in receipt.lines])
     return _digest(
         f"{receipt.receipt_id}\x1f{receipt.member_id}\x1f{receipt.store_id}\x1f"
         f"{epoch_micros(receipt.occurred_at)}\x1f{receipt.currency}\x1f{receipt.kind.value}\x1f"
@@ -110,7 +124,7 @@ def forget_beyond_horizon(state: MemberState, program: Program) -> None:
         return
     # Cut by the month of the clock, not its day: the result is then the same whenever in the
     # month pruning runs, so ticks delivered live or not offline leave the same state.
-    month = through.replace(day=1)
+    month = date(through.year, through.month, 1)
     months = horizon_months(program, through)
     first, oldest, cutoff = derived(
         program, ("horizon_cut", month, months), lambda: _horizon_cut(program, month, months)

@@ -69,12 +69,6 @@ def roll_off(state: MemberState, day: date, window_months: int) -> int:
     return sum(state.qualifying.pop(earned_on) for earned_on in leaving)
 
 
-def next_roll_off(state: MemberState, window_months: int) -> date | None:
-    if not state.qualifying:
-        return None
-    return leaves_window_on(min(state.qualifying), window_months)
-
-
 def qualifying_points_on(state: MemberState, day: date, window_months: int) -> int:
     """Qualifying points that count on local date `day`."""
     if not state.qualifying:
@@ -97,7 +91,8 @@ def points_at_risk(
         return 0
     first = first_counted(day, window_months)
     # Leaving by `day + days` is earned_on + window <= day + days: before this date.
-    leaving_before = first_counted(day + timedelta(days=days), window_months)
+    horizon = _AT_RISK if days == AT_RISK_DAYS else timedelta(days=days)
+    leaving_before = first_counted(day + horizon, window_months)
     return sum(
         [
             points
@@ -107,17 +102,20 @@ def points_at_risk(
     )
 
 
-def next_at_risk_change(state: MemberState, after: date, window_months: int) -> date | None:
-    """The first local date after `after` on which qualifying points come within
-    `AT_RISK_DAYS` of leaving the window (the view's points at risk grow that day)."""
+def next_window_change(state: MemberState, after: date, window_months: int) -> date | None:
+    """The first local date after `after` on which the window changes what the member sees:
+    qualifying points leave it (roll-off), or come within `AT_RISK_DAYS` of leaving it (the
+    view's points at risk grow that day). Can be `after` or before when overdue."""
     if not state.qualifying:
         return None
+    earliest = min(state.qualifying)
+    leaves = leaves_window_on(earliest, window_months)
     # Leaving after `after` + 30 days is being earned on or after `still_safe`; the earliest
     # such date leaves first (add_months is monotone).
     still_safe = first_counted(after + _AT_RISK, window_months)
-    earliest = min(
-        [earned_on for earned_on in state.qualifying if earned_on >= still_safe], default=None
-    )
-    if earliest is None:
-        return None
-    return leaves_window_on(earliest, window_months) - _AT_RISK
+    if earliest >= still_safe:
+        return leaves - _AT_RISK  # before its roll-off, and the first of all
+    safe = [earned_on for earned_on in state.qualifying if earned_on >= still_safe]
+    if not safe:
+        return leaves
+    return min(leaves, leaves_window_on(min(safe), window_months) - _AT_RISK)

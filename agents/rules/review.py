@@ -16,7 +16,7 @@ from agents.rules.lots import expiring_lots
 from agents.rules.notify import expiry_reminders
 from agents.rules.outputs import LedgerKind, Outputs
 from agents.rules.program import DowngradePolicy, Program, ProgramVersion
-from agents.rules.qualifying import next_at_risk_change, next_roll_off, roll_off
+from agents.rules.qualifying import next_window_change, roll_off
 from agents.rules.returns import give_up_waiting_returns, unmatched_on
 from agents.rules.state import MemberState, MemberStatus
 from agents.rules.tier_change import change_tier
@@ -44,12 +44,9 @@ def next_review_date(state: MemberState, program: Program) -> date | None:
     due: list[date] = [unmatched_on(r, program) for r in pending.values()] if pending else []
     if state.status is not MemberStatus.CLOSED:
         version = version_on(program, through)
-        roll = next_roll_off(state, version.window_months)
-        if roll is not None:
-            due.append(roll)
-        at_risk = next_at_risk_change(state, through, version.window_months)
-        if at_risk is not None:
-            due.append(at_risk)
+        window = next_window_change(state, through, version.window_months)
+        if window is not None:
+            due.append(window)
         if state.lots:
             soonest = min(state.lots)
             due.append(soonest)
