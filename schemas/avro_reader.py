@@ -75,28 +75,49 @@ def _optional_string(data: bytes, pos: int) -> tuple[str | None, int]:
     raise Unreadable("an unknown union branch")
 
 
+def _after(data: bytes, pos: int) -> int:
+    """Where the string or bytes at `pos` ends (a length below 64 takes one even byte)."""
+    size = data[pos]
+    if size < 0x80 and not size & 1:
+        return pos + 1 + (size >> 1)
+    return _end_of_bytes(data, pos)[1]
+
+
 def _line(data: bytes, pos: int) -> tuple[LineItem, int]:
-    start = pos
-    sku_start, sku_end = _end_of_bytes(data, pos)
-    category_start, category_end = _end_of_bytes(data, sku_end)
-    quantity, pos = _long(data, category_end)
-    unit_price_start, unit_price_end = _end_of_bytes(data, pos)
-    amount_start, end = _end_of_bytes(data, unit_price_end)
-    key = data[start:end]
-    line = _LINES.get(key)
+    """A line at `pos`: found by its bytes when seen before (the usual case: then only the
+    lengths are read), else read and checked."""
+    category_end = _after(data, _after(data, pos))  # sku, category
+    quantity = data[category_end]
+    quantity_end = category_end + 1 if quantity < 0x80 else _long(data, category_end)[1]
+    end = _after(data, _after(data, quantity_end))  # unit price, amount
+    if end > len(data):
+        raise Unreadable("truncated")
+    line = _LINES.get(data[pos:end])
     if line is None:
-        line = LineItem(
-            data[sku_start:sku_end].decode(),
-            data[category_start:category_end].decode(),
-            quantity,
-            money(data[unit_price_start:unit_price_end], "lines[].unit_price"),
-            money(data[amount_start:end], "lines[].amount"),
-        )
-        check_line(line, 0)  # a line that fails is not kept; the full check names it
-        if len(_LINES) >= _LINES_LIMIT:
-            _LINES.clear()  # rare: simplest bound, lines are read again
-        _LINES[key] = line
+        line = _new_line(data, pos, end)
     return line, end
+
+
+def _new_line(data: bytes, start: int, end: int) -> LineItem:
+    """Read a line not seen before, check it, and keep it for the next receipts."""
+    sku, pos = _string(data, start)
+    category, pos = _string(data, pos)
+    quantity, pos = _long(data, pos)
+    unit_price_start, unit_price_end = _end_of_bytes(data, pos)
+    amount_start, amount_end = _end_of_bytes(data, unit_price_end)
+    assert amount_end == end
+    line = LineItem(
+        sku,
+        category,
+        quantity,
+        money(data[unit_price_start:unit_price_end], "lines[].unit_price"),
+        money(data[amount_start:end], "lines[].amount"),
+    )
+    check_line(line, 0)  # a line that fails is not kept; the full check names it
+    if len(_LINES) >= _LINES_LIMIT:
+        _LINES.clear()  # rare: simplest bound, lines are read again
+    _LINES[data[start:end]] = line
+    return line
 
 
 def read_receipt(data: bytes, pos: int) -> Receipt:

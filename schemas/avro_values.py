@@ -46,7 +46,7 @@ def millis(moment: datetime, field: str) -> int:
 
 def moment(millis: int, field: str) -> datetime:
     try:
-        return EPOCH + timedelta(milliseconds=millis)
+        return EPOCH + timedelta(0, 0, 0, millis)  # milliseconds, positional: half the cost
     except OverflowError:
         raise CheckFailed(field, f"{millis} ms is outside 2000-01-01 .. 2100-01-01") from None
 

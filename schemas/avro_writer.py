@@ -57,7 +57,19 @@ def optional_string_bytes(text: str | None) -> bytes:
 
 def timestamp_bytes(moment: datetime) -> bytes:
     """A timestamp-millis long; a naive `moment` raises (it cannot be subtracted from UTC)."""
-    return long_bytes((moment - _EPOCH) // _MILLISECOND)
+    zigzag = ((moment - _EPOCH) // _MILLISECOND) << 1
+    if 1 << 35 <= zigzag < 1 << 42:  # 1970-07 .. 2039-09: six bytes, written out
+        return bytes(
+            (
+                zigzag & 0x7F | 0x80,
+                zigzag >> 7 & 0x7F | 0x80,
+                zigzag >> 14 & 0x7F | 0x80,
+                zigzag >> 21 & 0x7F | 0x80,
+                zigzag >> 28 & 0x7F | 0x80,
+                zigzag >> 35,
+            )
+        )
+    return long_bytes(zigzag >> 1)
 
 
 def optional_timestamp_bytes(moment: datetime | None) -> bytes:
