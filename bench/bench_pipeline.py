@@ -166,45 +166,99 @@ def committed_total(settings: Any, topic_name: str, group: str | None = None) ->
 
 
 def apply_path_rate(receipts: list[Any], partitions: int, batch: int = 2_000) -> dict[str, float]:
-    """(a3) The worker's batch path with no Kafka at all, in this process: decode, checks,
-    rules, output and snapshot encoding, member records to bytes and back (a dict for the
-    table). Per core: receipts per second of this process's CPU time."""
-    from agents.loyalty import member_snapshots
-    from agents.member_batch import RECEIPTS, InputMessage, MemberBatch, partition_of
-    from agents.member_record import MemberRecord
-    from agents.review_index import ReviewIndex
+    """(a3) The worker's batch path with no Kafka at all, in this process: the use case
+    (decode, checks, rules, outputs and member snapshots encoded) over batches of `batch`
+    receipts, and member records to bytes and back (a dict for the table). Per core:
+    receipts per second of this process's CPU time."""
+    from agents.usecase import (
+        RECEIPTS,
+        InputMessage,
+        MemberBatch,
+        MemberRecord,
+        ReviewIndex,
+        partition_of,
+    )
     from schemas.codec import Codec
     from streams.program import load_program
+    from streams.settings import TOPIC_NAMES
 
     program, codec = load_program(PROGRAM), Codec()
-    from streams.app import INPUT_TOPICS, OUTPUT_TOPICS
-
-    names = {name: name for name in (*INPUT_TOPICS, *OUTPUT_TOPICS, "members")}
     messages = []
     for offset, receipt in enumerate(receipts):
         key = receipt.member_id.encode()
+        stamp = int(receipt.occurred_at.timestamp() * 1000)
         value = codec.encode(receipt)
-        messages.append(
-            InputMessage(RECEIPTS, "receipts", partition_of(key, partitions), offset, key, value)
-        )
+        partition = partition_of(key, partitions)
+        messages.append(InputMessage(RECEIPTS, "receipts", partition, offset, stamp, key, value))
     table: dict[str, bytes] = {}
 
     def load(member_id: str) -> Any:
         raw = table.get(member_id)
         return MemberRecord.from_bytes(raw) if raw is not None else None
 
-    snapshots = member_snapshots(codec, program, names)
     index = ReviewIndex()
     started = time.process_time()
     for first in range(0, len(messages), batch):
-        result = MemberBatch(program, codec, index, load, names, partitions).apply_all(
+        result = MemberBatch(program, codec, index, load, TOPIC_NAMES, partitions).apply_all(
             messages[first : first + batch]
         )
-        snapshots(result)
         for member_id, (_partition, record) in result.records.items():
             table[member_id] = record.to_bytes()
     cpu = time.process_time() - started
     return {"rate": len(messages) / cpu, "cpu_us_per_receipt": cpu / len(messages) * 1e6}
+
+
+def apply_path_rate_at(
+    checkout: Path, members: int, receipts: int, partitions: int
+) -> dict[str, float]:
+    """(a3) measured by a fresh interpreter in `checkout` (this tree, or a worktree of an
+    earlier revision, whose own `apply_path_rate` runs): one process each, back to back."""
+    import json
+    import subprocess
+
+    code = (
+        "import json; from bench.bench_pipeline import receipts_for, apply_path_rate; "
+        f"print(json.dumps(apply_path_rate(receipts_for({members}, {receipts}), {partitions})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=checkout,
+        env=os.environ | {"PYTHONPATH": str(checkout)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def batch_path_against(rev: str, members: int, receipts: int, partitions: int) -> None:
+    """(a3) of this tree and of revision `rev`, alternated over three rounds (the machine's
+    noise hits both alike); prints each round and the ratio of the medians."""
+    import subprocess
+
+    worktree = Path(tempfile.mkdtemp(prefix="tierflow-baseline-")) / rev
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(worktree), rev],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+    )
+    try:
+        now, then = [], []
+        for round_ in range(3):
+            then.append(apply_path_rate_at(worktree, members, receipts, partitions)["rate"])
+            now.append(apply_path_rate_at(REPO, members, receipts, partitions)["rate"])
+            print(
+                f"(a3) round {round_ + 1}: this tree {now[-1]:,.0f} receipts/s per core, "
+                f"{rev} {then[-1]:,.0f}/s",
+                flush=True,
+            )
+        ratio = statistics.median(now) / statistics.median(then)
+        print(f"(a3) batch path: this tree / {rev} = {ratio:.2f} (medians of 3)", flush=True)
+    finally:
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(worktree)], cwd=REPO, check=False
+        )
 
 
 def faust_floor_rate(settings: Any, count: int, workdir: Path) -> dict[str, float]:
@@ -392,7 +446,15 @@ def main() -> None:
     parser.add_argument("--skip-throughput", action="store_true", help="only (c)")
     parser.add_argument("--skip-latency", action="store_true", help="only (a) and (b)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes in (b)")
+    parser.add_argument(
+        "--batch-path-against",
+        metavar="REV",
+        help="only (a3): this tree's batch path against revision REV's, back to back",
+    )
     args = parser.parse_args()
+    if args.batch_path_against:
+        batch_path_against(args.batch_path_against, args.members, args.receipts, 8)
+        return
 
     bootstrap = os.environ.get("TIERFLOW_BOOTSTRAP_SERVERS")
     if bootstrap:

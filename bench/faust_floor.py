@@ -1,8 +1,9 @@
-"""A bare Faust agent: the ceiling Faust itself puts on a worker, for bench_pipeline.
+"""A bare Faust agent: what Faust's own agent machinery costs, for bench_pipeline.
 
-It reads the receipts topic with the worker's Faust settings and intake
-(`agents.intake.take_batches`), and does nothing with a batch but acknowledge it: no
-decoding, no rules, no outputs, no table. Run by the bench as a subprocess:
+It reads the receipts topic with the worker's Faust settings, through Faust's stream
+(`stream.take(batch_size, within)`, which acknowledges each event), and does nothing with a
+batch: no decoding, no rules, no outputs, no table. Faust commits its offsets. Run by the
+bench as a subprocess:
 
     python -m bench.faust_floor   (settings from TIERFLOW_* variables, as the worker)
 """
@@ -15,17 +16,22 @@ GROUP_SUFFIX = "-faust-floor"
 
 
 def create_floor_app(settings: Any) -> Any:
-    from agents.intake import take_batches
-    from streams.app import bare_app, declare_topics
+    from streams.app import bare_app
 
     app = bare_app(settings, GROUP_SUFFIX)
-    receipts = declare_topics(app, settings).by_name["receipts"]
+    receipts = app.topic(
+        settings.topic("receipts"),
+        partitions=settings.partitions,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
 
     @app.agent(receipts, name="tierflow.faust_floor")
     async def floor(stream: Any) -> None:
-        async for batch in take_batches(stream, settings.batch_size, settings.batch_within):
-            for event in batch:
-                await stream.ack(event)
+        async for _batch in stream.take(settings.batch_size, within=settings.batch_within):
+            pass
 
     return app
 

@@ -1,12 +1,16 @@
-"""The Faust app of the live path: broker, topics, the member table, and the agents wired in.
+"""The composition of the live worker: the Faust app, its topics and member table, the Faust
+adapter, and the worker wired to them.
 
-`create_app(settings)` builds one app per process (worker, tests, bench). Every topic is raw
-bytes on the Faust side: the codec decodes inside the agent, so a bad message becomes a dead
-letter instead of crashing the agent (docs/streaming.md).
+`create_app(settings)` builds one app per process. Every topic is raw bytes on the Faust
+side; the worker decodes inside its use case, so a bad message becomes a dead letter instead
+of crashing anything. Input records never go through Faust's streams: the adapter takes them
+at the fetch (streams/faust_adapter/), and the worker's checkpoint commits their offsets.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,20 +19,12 @@ import faust
 
 from streams.settings import TOPIC_NAMES, Settings
 
+log = logging.getLogger("tierflow.app")
+
+HEALTH_EVERY = 10.0  # seconds between the input health lines
 MEMBER_TABLE = "members"
 INPUT_TOPICS = ("receipts", "member_events", "review_ticks")
-OUTPUT_TOPICS = ("ledger", "tier_changes", "notifications", "dead_letters")
-
-
-@dataclass(frozen=True, slots=True)
-class LiveTopics:
-    """The Faust topic objects of one app, by contract name."""
-
-    inputs: Any  # one channel over the three input topics (faust.TopicT)
-    by_name: dict[str, Any]
-
-    def name(self, contract_name: str) -> str:
-        return str(self.by_name[contract_name].get_topic_name())
+OUTPUT_TOPICS = ("ledger", "tier_changes", "notifications", "dead_letters", "members")
 
 
 def faust_app_id(settings: Settings) -> str:
@@ -75,8 +71,9 @@ def app_settings(settings: Settings) -> dict[str, Any]:
         "web_host": settings.web_host,
         "web_port": settings.web_port,
         "web_enabled": True,
-        "processing_guarantee": "exactly_once" if settings.exactly_once else "at_least_once",
-        "broker_commit_interval": settings.commit_interval,
+        # The worker's checkpoint commits input offsets itself (agents/worker/checkpoint.py);
+        # Faust's own commits see no acknowledged input (the input topics have acks off).
+        "processing_guarantee": "at_least_once",
         "broker_session_timeout": settings.session_timeout,
         "broker_heartbeat_interval": min(3.0, settings.session_timeout / 5),
         "consumer_auto_offset_reset": "earliest",
@@ -85,40 +82,46 @@ def app_settings(settings: Settings) -> dict[str, Any]:
         "producer_acks": -1,
         "autodiscover": False,
         "topic_allow_declare": True,
-        # The event-time aligner holds records back unacknowledged (agents/alignment.py);
-        # a rebalance must not wait for them: the next owner reads them again.
         "stream_wait_empty": False,
     }
 
 
-def declare_topics(app: faust.App, settings: Settings) -> LiveTopics:
-    raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw"}
-    names = [n for n in (*INPUT_TOPICS, *OUTPUT_TOPICS, "members") if n in TOPIC_NAMES]
-    by_name = {
-        name: app.topic(
-            settings.topic(name),
-            partitions=settings.partitions,
-            value_serializer="raw",
-            **raw,
-        )
-        for name in names
-    }
-    inputs = app.topic(
+class WorkerApp(faust.App):  # type: ignore[misc]
+    """Faust's app, with the member worker stopped before Faust stops its consumer and tables
+    (`App.on_stop` is Faust's documented hook for this)."""
+
+    before_stop: Callable[[], Awaitable[None]] | None = None
+
+    async def on_stop(self) -> None:
+        if self.before_stop is not None:
+            await self.before_stop()
+        await super().on_stop()
+
+
+def bare_app(settings: Settings, id_suffix: str = "") -> WorkerApp:
+    """A Faust app with tierflow's settings and its datadir made, nothing declared yet."""
+    worker_datadir(settings).mkdir(parents=True, exist_ok=True)
+    return WorkerApp(faust_app_id(settings) + id_suffix, **app_settings(settings))
+
+
+def declare_inputs(app: faust.App, settings: Settings, acks: bool = False) -> Any:
+    """One Faust topic over the three input topics. Acks off: Faust's commits never move
+    their offsets; the worker's checkpoint does."""
+    return app.topic(
         *(settings.topic(name) for name in INPUT_TOPICS),
         partitions=settings.partitions,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
         value_serializer="raw",
-        acks=True,
-        **raw,
+        acks=acks,
     )
-    return LiveTopics(inputs=inputs, by_name=by_name)
 
 
 def declare_member_table(app: faust.App, settings: Settings) -> Any:
-    """member_id (UTF-8 bytes) -> member record (agents.member_record), co-partitioned.
-
-    `use_partitioner=True` lets the agent write keys after a `noack_take` batch (no
-    "current event"); the producer's murmur2 puts each key on the partition of its inputs.
-    """
+    """member_id (UTF-8 bytes) -> member record (agents/usecase/member_record.py), on the
+    partitions of the member's inputs (co-partitioned); written only by the worker's
+    checkpoint, through streams/faust_adapter/table.py."""
     return app.Table(
         MEMBER_TABLE,
         key_type=bytes,
@@ -129,73 +132,134 @@ def declare_member_table(app: faust.App, settings: Settings) -> Any:
     )
 
 
-def tune_worker_consumer() -> None:
-    """Two settings of Faust's worker consumer that Faust does not expose.
+@dataclass(frozen=True, slots=True)
+class LiveWorker:
+    """What `create_app` built, for the worker command, tests and benches."""
 
-    - **read_committed** under at-least-once too. Faust picks `read_committed` only under
-      exactly-once (`AIOKafkaConsumerThread._create_worker_consumer`); a POS or CRM system
-      that writes receipts in Kafka transactions would otherwise have aborted receipts
-      credited. Our changelog is never transactional, so table recovery (which waits for
-      the high-water mark) is unaffected.
-    - **fetch_max_wait_ms** from `TIERFLOW_FETCH_MAX_WAIT` (`app.tierflow_fetch_max_wait_ms`;
-      default 20 ms, where Faust fixes 1,500 ms). aiokafka leaves out of a fetch request
-      the partitions whose records the agent has not taken yet, and sends one request per
-      broker at a time; a request for idle partitions only (the other input topics, the
-      changelog) then waits the whole `fetch_max_wait_ms` on the broker while receipts pile
-      up behind it. Seen here: under a steady 2,000 receipts/s a worker that fell behind
-      once stayed 1.5 s behind for good with Faust's wait (docs/streaming.md, "Batches";
-      docs/benchmarks.md, Pipeline).
-
-    The worker consumer is built before it starts, and aiokafka reads both at `start()`, so
-    setting them on the new consumer is enough.
-    """
-    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
-
-    original = AIOKafkaConsumerThread._create_worker_consumer
-    if getattr(original, "tierflow_tuned", False):
-        return
-
-    def create_worker_consumer(self: Any, transport: Any) -> Any:
-        consumer = original(self, transport)
-        consumer._isolation_level = "read_committed"
-        fetch_max_wait_ms = getattr(self.app, "tierflow_fetch_max_wait_ms", None)
-        if fetch_max_wait_ms is not None:
-            consumer._fetch_max_wait_ms = fetch_max_wait_ms
-        return consumer
-
-    create_worker_consumer.tierflow_tuned = True  # type: ignore[attr-defined]
-    AIOKafkaConsumerThread._create_worker_consumer = create_worker_consumer  # type: ignore[method-assign]
-
-
-def bare_app(settings: Settings, id_suffix: str = "") -> faust.App:
-    """A Faust app with tierflow's settings, its worker consumer tuned and its datadir made,
-    and nothing declared yet (`create_app`; the bench's bare agent, bench/faust_floor.py)."""
-    tune_worker_consumer()
-    worker_datadir(settings).mkdir(parents=True, exist_ok=True)
-    app = faust.App(faust_app_id(settings) + id_suffix, **app_settings(settings))
-    app.tierflow_fetch_max_wait_ms = round(settings.fetch_max_wait * 1000)  # type: ignore[attr-defined]
-    return app
+    app: Any
+    intake: Any  # streams.faust_adapter.intake.FaustInput
+    worker: Any  # agents.worker.loop.MemberWorker
 
 
 def create_app(settings: Settings) -> faust.App:
-    """The Faust app with its topics, the member table and the agents registered."""
-    from agents.api import register_member_api
-    from agents.intake import fence_acks
-    from agents.loyalty import register_member_agent
-    from agents.ticks import register_review_timer
+    return create_worker(settings).app
+
+
+def create_worker(settings: Settings) -> LiveWorker:
+    """The Faust app with the adapter installed and the worker registered as its agent."""
+    from faust.types import TP
+
+    from agents.worker.alignment import EventTimeAligner
+    from agents.worker.api import register_member_api
+    from agents.worker.checkpoint import Checkpoint
+    from agents.worker.loop import MemberWorker, WorkerConfig
+    from agents.worker.ticks import register_review_timer
+    from schemas.codec import Codec
+    from streams.faust_adapter.intake import FaustInput
+    from streams.faust_adapter.internals import ConsumerHooks, install
+    from streams.faust_adapter.outputs import KafkaOutputs
+    from streams.faust_adapter.refill import RunReader
+    from streams.faust_adapter.table import FaustMemberTable
     from streams.program import load_program
 
-    if not settings.store.startswith("memory://"):
-        # The RocksDB store finds a key's partition from Faust's "current event", which a
-        # batch written after `noack_take` does not have (docs/streaming.md).
-        raise ValueError(f"TIERFLOW_STORE={settings.store!r} is not supported yet; use memory://")
-    fence_acks()
     program = load_program(settings.program)
+    codec = Codec(schema_registry_url=settings.schema_registry_url)
     app = bare_app(settings)
-    topics = declare_topics(app, settings)
+    inputs = declare_inputs(app, settings)
+    app.topics.add(inputs)  # subscribed although no Faust stream iterates it
     table = declare_member_table(app, settings)
-    book = register_member_agent(app, settings, program, topics, table)
-    register_review_timer(app, settings, program)
-    register_member_api(app, program, table)
-    app.tierflow_book = book  # type: ignore[attr-defined]
-    return app
+    kinds = {settings.topic(name): name for name in INPUT_TOPICS}
+
+    intake = FaustInput(
+        topics=frozenset(kinds),
+        runs=RunReader(settings.kafka_client_config()),
+        batch_size=settings.batch_size,
+        pulse=settings.batch_within,
+        highwater=lambda topic, partition: app.consumer.highwater(TP(topic, partition)),
+    )
+    install(
+        app,
+        ConsumerHooks(
+            epoch=intake.epoch_now,
+            take=intake.take,
+            room=intake.room,
+            seeked=intake.seeked,
+            fetch_max_wait_ms=round(settings.fetch_max_wait * 1000),
+        ),
+    )
+
+    async def commit_offsets(offsets: Any) -> bool:
+        return bool(
+            await app.consumer.commit_offsets({TP(t, p): o for (t, p), o in offsets.items()})
+        )
+
+    intake.commit_offsets = commit_offsets
+    topic_names = {name: settings.topic(name) for name in TOPIC_NAMES}
+    outputs = KafkaOutputs(settings.kafka_client_config(), topic_names, settings.producer_linger)
+    members = FaustMemberTable(table, outputs)
+    checkpoint = Checkpoint(outputs, members, intake, settings.commit_interval)
+    worker = MemberWorker(
+        WorkerConfig(program, codec, kinds, topic_names, settings.partitions),
+        intake,
+        members,
+        EventTimeAligner(kinds, intake.lag),
+        checkpoint,
+    )
+
+    @app.agent(inputs, name="tierflow.members")
+    async def member_worker(stream: Any) -> None:
+        """The member worker: the adapter feeds it; the Faust stream stays unread."""
+        try:
+            await worker.run()
+        except Exception as error:  # a broken worker must not sit idle: stop, restart
+            await app.crash(error)
+            raise
+
+    @app.on_partitions_revoked.connect
+    async def revoke(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        # A new epoch first (no batch of the old one starts its checkpoint), then wait for
+        # the one under way: its member records reach the changelog before any partition
+        # can move (agents/worker/checkpoint.py).
+        intake.revoke()
+        await checkpoint.settle()
+
+    async def stop() -> None:
+        # The batch under way finishes, its offsets and those waiting are committed; then
+        # Faust stops fetching, the tables and the consumer.
+        worker.stop()
+        epoch = intake.epoch
+        intake.close()
+        await checkpoint.settle()
+        await checkpoint.flush(epoch, force=True)
+        outputs.close()
+        intake.runs.close()
+
+    app.before_stop = stop
+
+    @app.timer(HEALTH_EVERY, name="tierflow.input_health")
+    async def input_health() -> None:
+        status = intake.status() | {
+            "faust_flow_active": app.consumer.flow_active,
+            "rebalancing": app.rebalancing,
+        }
+        log.info("input_health %s", " ".join(f"{k}={v}" for k, v in status.items()))
+
+    if settings.review_timer:
+        register_review_timer(
+            app,
+            codec,
+            settings.topic("review_ticks"),
+            settings.partitions,
+            program.zone,
+            settings.review_interval,
+        )
+    receipts = settings.topic("receipts")
+    register_member_api(
+        app,
+        program,
+        table,
+        members,
+        lambda partition: (receipts, partition) in intake.assigned,
+        settings.partitions,
+    )
+    return LiveWorker(app, intake, worker)

@@ -59,20 +59,21 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535)
     worker_datadir: Path = Path(".tierflow/worker")
     store: str = "memory://"
-    commit_interval: float = Field(default=0.1, gt=0, description="offset commit, seconds")
+    commit_interval: float = Field(
+        default=0.1, gt=0, description="seconds between input offset commits (at most)"
+    )
     exactly_once: bool = Field(
         default=False,
-        description="Faust transactions; off: at-least-once with idempotent effects "
-        "(docs/streaming.md says why)",
+        description="not supported: the worker is at-least-once with idempotent effects "
+        "(docs/streaming.md, Delivery)",
     )
     web_host: str = Field(default="127.0.0.1", description="the host other workers route to")
     standby_replicas: int = Field(default=0, ge=0, description="warm table copies per partition")
-    batch_size: int = Field(default=5000, ge=1, description="input events per member batch")
-    batch_within: float = Field(default=0.05, gt=0, description="seconds to fill a batch")
-    batch_when_caught_up: bool = Field(
-        default=True,
-        description="hand a batch over as soon as it holds all the input there is, not after "
-        "batch_within (lower latency; false waits batch_within: docs/streaming.md, Batches)",
+    batch_size: int = Field(default=5000, ge=1, description="input records per batch, at most")
+    batch_within: float = Field(
+        default=0.05,
+        gt=0,
+        description="seconds without input after which the worker looks at held input again",
     )
     review_timer: bool = Field(default=True, description="the leader publishes review ticks")
     review_interval: float = Field(default=60.0, gt=0, description="seconds between checks")
@@ -81,12 +82,21 @@ class Settings(BaseSettings):
         default=0.02,
         gt=0,
         le=30,
-        description="seconds a fetch may wait on the broker for data (Faust fixes 1.5 s, "
-        "which keeps a worker that fell behind 1.5 s behind: docs/streaming.md, Batches)",
+        description="seconds a fetch may wait on the broker for data (Faust fixes 1.5 s)",
     )
     session_timeout: float = Field(
         default=15.0, gt=0, description="seconds before a silent worker's partitions move"
     )
+
+    @field_validator("exactly_once")
+    @classmethod
+    def _at_least_once(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "exactly-once is not supported: the worker commits input offsets itself, "
+                "at-least-once with idempotent effects (outputs carry stable ids); unset it"
+            )
+        return value
 
     @field_validator("topic_prefix")
     @classmethod

@@ -13,6 +13,7 @@ import weakref
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from agents.rules.events import MemberEvent, Receipt
@@ -224,3 +225,33 @@ class RateLimit:
                 self.tokens -= messages
                 return
             time.sleep((min(messages, self.burst) - self.tokens) / self.rate)
+
+
+def publish_review_ticks(settings: Settings, review_date: date, timeout: float = 30.0) -> int:
+    """Publish the ticks of `review_date` to every partition of the review-ticks topic (what
+    the leader's timer does each local midnight); returns how many."""
+    from confluent_kafka import Producer
+
+    from agents.worker.ticks import tick_messages
+    from schemas.codec import Codec
+
+    codec = Codec(schema_registry_url=settings.schema_registry_url)
+    producer = Producer({**settings.kafka_client_config(), "enable.idempotence": True})
+    failures: list[str] = []
+
+    def delivered(error: Any, _message: Any) -> None:
+        if error is not None:
+            failures.append(str(error))
+
+    topic = settings.topic("review_ticks")
+    messages = tick_messages(codec, settings.partitions, review_date)
+    for partition, value in messages:
+        producer.produce(topic, value=value, partition=partition, on_delivery=delivered)
+    remaining = producer.flush(timeout)
+    if remaining or failures:
+        raise ProduceError(
+            "delivery_failed",
+            f"review ticks for {review_date} not all delivered to {topic}: "
+            f"{remaining} pending, errors {failures[:3]}",
+        )
+    return len(messages)

@@ -258,7 +258,7 @@ class Demo:
 
     def publish_review(self) -> None:
         """Today's daily review, at a known point of the log (after the whole history)."""
-        from agents.ticks import publish_review_ticks
+        from streams.broker.producer import publish_review_ticks
         from streams.program import load_program
 
         today = datetime.now(load_program(self.settings.program).zone).date()

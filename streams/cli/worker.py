@@ -60,7 +60,7 @@ def review(
     review_date: Annotated[str, typer.Option("--date", help="local date YYYY-MM-DD to review")],
 ) -> None:
     """Publish the review ticks of a local date to every partition of the ticks topic."""
-    from agents.ticks import publish_review_ticks
+    from streams.broker.producer import publish_review_ticks
     from streams.settings import Settings
 
     try:

@@ -213,11 +213,11 @@ def skipped_repeats(log: Path) -> int:
 
 
 def runs_read_from_broker(logs: Iterable[Path]) -> tuple[int, int]:
-    """(runs, records): input Faust skipped or dropped around rebalances and restarts that
-    the workers read from the broker instead (agents/refill.py and agents/tail.py:
-    `input_skipped` and `input_tail_dropped` lines)."""
+    """(runs, records): offset jumps of an input partition that held records, read from the
+    broker by the intake (streams/faust_adapter/intake.py, `input_jump_held_records` lines):
+    records that went missing on their way to the worker."""
     runs = records = 0
-    pattern = r"input_(?:skipped|tail_dropped) .* read_from_broker=(\d+)"
+    pattern = r"input_jump_held_records .* records=(\d+)"
     for log in logs:
         if log.exists():
             for found in re.findall(pattern, log.read_text()):

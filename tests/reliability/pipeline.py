@@ -279,7 +279,7 @@ def produce_in_slices(
 
 
 def publish_review(settings: Settings, review_date: date) -> int:
-    from agents.ticks import publish_review_ticks
+    from streams.broker.producer import publish_review_ticks
 
     return publish_review_ticks(settings, review_date)
 

@@ -47,7 +47,7 @@ FUZZ = settings(
     database=None,
 )
 PROGRAM = load_program("streams/program.example.toml")
-CODEC = Codec(expected_currency=PROGRAM.currency)
+CODEC = Codec()
 DECODERS = (CODEC.decode_receipt, CODEC.decode_member_event, CODEC.decode_record)
 START = datetime(2026, 1, 1, 9, tzinfo=UTC)
 

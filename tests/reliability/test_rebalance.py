@@ -142,7 +142,7 @@ def test_a_worker_joining_and_one_leaving_mid_stream_keep_ledger_and_member_api(
         api_requests=len(probe.answers),
         api_unanswered=failed,
         api_longest_gap_seconds=round(gap, 1),
-        skipped_by_faust_read_from_broker=runs_read_from_broker(w.log_path for w in run.workers),
+        lost_on_the_way_read_from_broker=runs_read_from_broker(w.log_path for w in run.workers),
     )
     assert result.equal, result.summary()
     assert result.compared["ledger"] == len(replay.outputs.ledger)

@@ -95,7 +95,7 @@ def test_a_worker_killed_three_times_leaves_the_offline_ledger(
         ledger_messages=ledger_messages,
         repeated_outputs_absorbed=ledger_messages - result.compared["ledger"],
         redelivered_inputs_skipped=sum(skipped_repeats(w.log_path) for w in run.workers),
-        skipped_by_faust_read_from_broker=runs_read_from_broker(w.log_path for w in run.workers),
+        lost_on_the_way_read_from_broker=runs_read_from_broker(w.log_path for w in run.workers),
         missing=sum(result.missing.values()),
         extra=sum(result.extra.values()),
         duplicates=sum(result.duplicates.values()),

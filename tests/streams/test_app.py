@@ -1,5 +1,5 @@
-"""The Faust app's settings come from tierflow's: raw bytes, co-partitioned topics, the
-delivery mode, a datadir per worker and Kafka security passed through to aiokafka."""
+"""The Faust app's settings come from tierflow's: raw bytes, co-partitioned topics,
+at-least-once, a datadir per worker and Kafka security passed through to aiokafka."""
 
 from __future__ import annotations
 
@@ -20,8 +20,13 @@ def test_topics_are_raw_bytes_and_partitioned_like_the_inputs() -> None:
     assert conf["broker_credentials"] is None
 
 
-def test_exactly_once_is_faust_transactions_when_asked() -> None:
-    assert app_settings(Settings(exactly_once=True))["processing_guarantee"] == "exactly_once"
+def test_exactly_once_is_refused_naming_the_setting() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="exactly_once") as refused:
+        Settings(exactly_once=True)
+    assert "at-least-once with idempotent effects" in str(refused.value)
 
 
 def test_sasl_settings_reach_aiokafka() -> None:
@@ -48,7 +53,7 @@ def test_the_worker_consumer_reads_committed_and_waits_at_most_fetch_max_wait(
     tmp_path: Path,
 ) -> None:
     """Faust builds its worker consumer with read_uncommitted (at-least-once) and a fixed
-    1,500 ms fetch wait; the app's consumer gets ours, 20 ms by default (streams/app.py)."""
+    1,500 ms fetch wait; the app's consumer gets ours, 20 ms by default."""
     import asyncio
 
     from streams.app import create_app
@@ -61,7 +66,7 @@ def test_the_worker_consumer_reads_committed_and_waits_at_most_fetch_max_wait(
             **fields,
         )
         app = create_app(settings)
-        consumer = app.consumer._thread._create_worker_consumer(app.transport)
+        consumer = app.consumer.thread._create_worker_consumer(app.transport)
         try:
             return consumer._fetch_max_wait_ms, consumer._isolation_level
         finally:

@@ -1,8 +1,8 @@
 """Which members of a partition are due for their daily review: local date -> member ids.
 
-Kept in memory by the member agent, updated after every state change and rebuilt from the
-member table the first time a partition sees a tick after an assignment, so a tick reviews
-only the members it concerns instead of scanning them all.
+Kept in memory by the worker, updated after every state change and rebuilt from the member
+table the first time a partition sees a tick after an assignment, so a tick reviews only the
+members it concerns instead of scanning them all.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ class ReviewIndex:
 
     def mark_built(self, partition: int) -> None:
         self._built.add(partition)
+
+    def built_partitions(self) -> set[int]:
+        return set(self._built)
 
     def set_due(self, partition: int, member_id: str, when: date | None) -> None:
         """Record a member's next review date (None: nothing will ever be due)."""

@@ -1,28 +1,26 @@
-"""The member agent's batch logic without a broker: refusals become dead letters, a
-redelivered input is skipped, a tick reviews only the members the index says are due."""
+"""The use case without a broker: refusals become dead letters, a redelivered input is
+skipped, a tick reviews only the members the index says are due."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from test_live_worked_examples import PROGRAM, enrolled, qualifying_adjustment, sale
 
-from agents.loyalty import apply_with_retry
-from agents.member_batch import (
+from agents.usecase import (
     MEMBER_EVENTS,
     RECEIPTS,
     REVIEW_TICKS,
     InputMessage,
     MemberBatch,
+    MemberRecord,
+    ReviewIndex,
     partition_of,
 )
-from agents.member_record import MemberRecord, next_review_of
-from agents.review_index import ReviewIndex
+from agents.usecase.member_record import next_review_of
 from schemas.codec import Codec
-from schemas.errors import CodecError
 from schemas.records import ReviewTickMessage
 from streams.program import load_program
 
@@ -52,8 +50,11 @@ class Table:
         return result
 
 
+STAMP = 1_767_225_600_000  # the record timestamp of these messages, ms
+
+
 def message(kind: str, offset: int, key: bytes | None, value: bytes | None) -> InputMessage:
-    return InputMessage(kind, TOPICS[kind], 0, offset, key, value)
+    return InputMessage(kind, TOPICS[kind], 0, offset, STAMP, key, value)
 
 
 def receipt_message(offset: int, receipt: Any, key: bytes | None = None) -> InputMessage:
@@ -89,37 +90,10 @@ def test_an_input_on_another_partition_than_its_members_is_refused() -> None:
     receipt = sale("M1", "R1", 3, 15, "10.00")
     right = partition_of(b"M1", 8)
     wrong = InputMessage(
-        RECEIPTS, TOPICS["receipts"], (right + 1) % 8, 0, b"M1", CODEC.encode(receipt)
+        RECEIPTS, TOPICS["receipts"], (right + 1) % 8, 0, STAMP, b"M1", CODEC.encode(receipt)
     )
     result = Table().run(ReviewIndex(), [wrong], partitions=8)
     assert codes(result) == ["wrong_partition"] and result.applied == 0
-
-
-class RegistryDownOnce:
-    """The codec, but the schema registry is unreachable for the first decode."""
-
-    def __init__(self) -> None:
-        self.down = True
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(CODEC, name)
-
-    def decode_receipt(self, data: bytes) -> Any:
-        if self.down:
-            self.down = False
-            raise CodecError("registry_unavailable", "could not fetch schema id 7: timeout")
-        return CODEC.decode_receipt(data)
-
-
-def test_an_unreachable_registry_retries_the_batch_instead_of_dead_lettering() -> None:
-    codec, table = RegistryDownOnce(), Table()
-    message_ = receipt_message(0, sale("M1", "R1", 3, 15, "10.00"))
-
-    def new_batch() -> MemberBatch:
-        return MemberBatch(load_program(PROGRAM), codec, ReviewIndex(), table.load, TOPICS, 1)
-
-    result = asyncio.run(apply_with_retry(new_batch, [message_], first_wait=0.01))
-    assert codes(result) == [] and result.applied == 1 and not codec.down
 
 
 def test_a_redelivered_input_is_skipped_and_emits_nothing() -> None:
@@ -173,3 +147,50 @@ def at() -> Any:
     from datetime import UTC, datetime
 
     return datetime(2027, 6, 1, 5, tzinfo=UTC)
+
+
+def test_dead_letters_carry_the_inputs_event_time_else_the_record_timestamp() -> None:
+    from datetime import UTC, datetime
+
+    good = sale("M1", "R1", 3, 15, "10.00")
+    result = Table().run(
+        ReviewIndex(),
+        [
+            message(RECEIPTS, 0, b"M1", b"not avro"),
+            receipt_message(1, good, key=b"M2"),
+        ],
+    )
+    letters = [
+        CODEC.decode_record(m.value)[1] for m in result.outgoing if m.topic == "dead_letters"
+    ]
+    assert [letter["error_code"] for letter in letters] == ["bad_framing", "key_mismatch"]
+    assert letters[0]["failed_at"] == datetime.fromtimestamp(STAMP / 1000, UTC)
+    assert letters[1]["failed_at"] == good.occurred_at
+    assert letters[1]["payload"] == CODEC.encode(good)  # the original bytes
+
+
+def test_a_decoded_file_input_that_is_refused_carries_its_encoded_bytes() -> None:
+    first = sale("M1", "R1", 3, 15, "10.00")
+    conflicting = replace(first, store_id="S999")  # the same id, other content
+    file_input = InputMessage(
+        RECEIPTS, TOPICS["receipts"], 0, 1, STAMP, b"M1", None, decoded=conflicting
+    )
+    result = Table().run(ReviewIndex(), [receipt_message(0, first), file_input])
+    letters = [
+        CODEC.decode_record(m.value)[1] for m in result.outgoing if m.topic == "dead_letters"
+    ]
+    assert len(letters) == 1
+    assert letters[0]["payload"] == CODEC.encode(conflicting)
+
+
+def test_one_snapshot_per_changed_member_per_batch_with_its_last_state() -> None:
+    result = Table().run(
+        ReviewIndex(),
+        [
+            receipt_message(0, sale("M1", "R1", 3, 15, "10.00")),
+            receipt_message(1, sale("M1", "R2", 3, 16, "5.00")),
+            receipt_message(2, sale("M2", "R3", 3, 16, "7.00")),
+        ],
+    )
+    snapshots = [CODEC.decode_record(m.value)[1] for m in result.outgoing if m.topic == "members"]
+    assert sorted((s["member_id"], s["balance"]) for s in snapshots) == [("M1", 15), ("M2", 7)]

@@ -1,7 +1,8 @@
 """The member lookup API on Faust's web server: `GET /members/{member_id}`.
 
 Faust's table routing sends the request to the worker that owns the member's partition; that
-worker answers from its table with the core's `member_view` as of today's local date.
+worker answers from its table with the core's `member_view` as of today's local date, once
+the partition's table is recovered (before: 503 with Retry-After, never a partial member).
 Personal data (name, email, phone, consents) only with `?include_personal=true`.
 """
 
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from agents.member_record import MemberRecord
 from agents.rules.program import Program
+from agents.usecase import MemberRecord, partition_of
+from agents.worker.ports import MemberTable
 
 log = logging.getLogger("tierflow.agents.api")
 
@@ -62,7 +65,19 @@ def member_document(member_id: str, view: Any, include_personal: bool) -> dict[s
     return body
 
 
-def register_member_api(app: Any, program: Program, table: Any) -> None:
+RETRY_AFTER = "2"  # seconds, for 503 answers
+
+
+def register_member_api(
+    app: Any,
+    program: Program,
+    table: Any,
+    members: MemberTable,
+    serving: Callable[[int], bool],
+    partitions: int,
+) -> None:
+    """`table` is the Faust table (its router finds the owner); `members` reads it;
+    `serving(partition)` says whether this worker's copy of a partition is recovered."""
     import aiohttp
     from faust.exceptions import SameNode
     from faust.web.exceptions import ServiceUnavailable
@@ -78,13 +93,15 @@ def register_member_api(app: Any, program: Program, table: Any) -> None:
         except SameNode:
             pass
         except (ServiceUnavailable, KeyError, TypeError):
-            return view.json({"error": "not_ready", "member_id": member_id}, status=503)
+            return _unavailable(view, "not_ready", member_id)
         except (aiohttp.ClientError, OSError) as error:
             # The owner the assignment names is gone (it left, or a rebalance is under
             # way): the caller retries; no traceback per request in the log.
             log.warning("member_lookup_owner_unreachable member_id=%s error=%s", member_id, error)
-            return view.json({"error": "owner_unavailable", "member_id": member_id}, status=503)
-        raw = table.get(member_id.encode())
+            return _unavailable(view, "owner_unavailable", member_id)
+        if not serving(partition_of(member_id.encode(), partitions)):
+            return _unavailable(view, "recovering", member_id)
+        raw = members.get(member_id)
         record = MemberRecord.from_bytes(raw) if raw is not None else None
         if record is None or record.state is None or not record.state.is_member:
             return view.json({"error": "unknown_member", "member_id": member_id}, status=404)
@@ -94,3 +111,11 @@ def register_member_api(app: Any, program: Program, table: Any) -> None:
             member_id, member_view(record.state, program, today), include_personal
         )
         return view.json(body)
+
+
+def _unavailable(view: Any, error: str, member_id: str) -> Any:
+    return view.json(
+        {"error": error, "member_id": member_id},
+        status=503,
+        headers={"Retry-After": RETRY_AFTER},
+    )

@@ -1,0 +1,113 @@
+"""What commits together for one batch of member inputs, and in which order.
+
+The live path is at-least-once with idempotent effects: a member's state takes each input
+exactly once (its record names the last offset applied per input topic), outputs go out at
+least once with stable ids (a consumer drops repeats by id), nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from agents.usecase import BatchResult
+from agents.worker.ports import InputSource, MemberTable, Offsets, OutputSink
+
+
+class Checkpoint:
+    """The one commit path of the worker.
+
+    `commit(result, offsets, epoch)` runs these steps, in this order:
+
+    1. Send every outgoing message of the batch (ledger entries, tier changes, notifications,
+       member snapshots, dead letters), keyed by member id, in the order the rules made them.
+    2. Wait until the broker has acknowledged all of them (acks=all).
+    3. Write each touched member's record (its state and the input offsets applied to it):
+       to the table's changelog, waiting for the broker's acknowledgement, then to the local
+       store.
+    4. Commit the batch's input offsets: at once when `commit_interval` has passed since the
+       last commit, else with a later batch or a pulse (`flush`).
+
+    Steps 1-3 run under a lock, and only if the batch's epoch (its assignment) is still
+    current when they begin; a rebalance's revoke waits for the lock (`settle`), so a member
+    record is never written after its partition may have moved.
+
+    What a crash leaves, and why it is safe:
+    - before 2 ends: some outputs may be out, no record shows the batch; the inputs are read
+      again, the rules run on the same states and send the same outputs with the same ids.
+    - between 2 and 3 (or inside 3): the same, except that some member records already show
+      the batch: those members skip the inputs (`skipped_repeats`), the others redo them.
+    - between 3 and 4: every record shows the batch; the inputs read again are all skipped.
+    No step loses an output, and no member takes an input twice.
+    """
+
+    def __init__(
+        self,
+        outputs: OutputSink,
+        table: MemberTable,
+        inputs: InputSource,
+        commit_interval: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.outputs = outputs
+        self.table = table
+        self.inputs = inputs
+        self.commit_interval = commit_interval
+        self.clock = clock
+        self._lock = asyncio.Lock()
+        self._pending: dict[tuple[str, int], int] = {}
+        self._pending_epoch = -1
+        self._committed_at = clock()
+        self.batches = 0
+        self.abandoned = 0  # batches a rebalance overtook before step 1
+        self.commits = 0
+        self.failed_commits = 0  # commits the broker refused or missed; retried
+        self.last_commit = 0.0  # monotonic time of the last input commit
+        self.commit_seconds = 0.0  # in steps 1-4
+
+    async def commit(self, result: BatchResult, offsets: Offsets, epoch: int) -> bool:
+        """Steps 1-4; False when the batch's epoch is over (nothing done)."""
+        started = time.perf_counter()
+        async with self._lock:
+            if self.inputs.epoch != epoch:
+                self.abandoned += 1
+                return False
+            await self.outputs.send(result.outgoing)
+            await self.table.write(
+                [
+                    (partition, member_id.encode(), record.to_bytes())
+                    for member_id, (partition, record) in result.records.items()
+                ]
+            )
+            if self._pending_epoch != epoch:
+                self._pending, self._pending_epoch = {}, epoch
+            self._pending.update(offsets)
+            self.batches += 1
+        await self.flush(epoch)
+        self.commit_seconds += time.perf_counter() - started
+        return True
+
+    async def flush(self, epoch: int, force: bool = False) -> None:
+        """Step 4 for the offsets waiting, if they are due (or `force`) and still current."""
+        if not self._pending or self._pending_epoch != epoch or self.inputs.epoch != epoch:
+            return
+        if not force and self.clock() - self._committed_at < self.commit_interval:
+            return
+        offsets, self._pending = self._pending, {}
+        self._committed_at = self.clock()
+        if await self.inputs.commit(offsets, epoch):
+            self.commits += 1
+            self.last_commit = self._committed_at
+            return
+        # Not committed (the broker or the group coordinator away): the offsets wait for the
+        # next flush, unless a rebalance ended the epoch (then they are read again anyway).
+        self.failed_commits += 1
+        if self._pending_epoch == epoch:
+            for tp, offset in offsets.items():
+                self._pending[tp] = max(offset, self._pending.get(tp, offset))
+
+    async def settle(self) -> None:
+        """Wait until no batch is between steps 1 and 3 (a revoke, the worker's stop)."""
+        async with self._lock:
+            return

@@ -1,0 +1,182 @@
+"""The one module that relies on private names of Faust and aiokafka.
+
+tierflow takes its input records from Faust's consumer right where aiokafka hands them over,
+before Faust's per-message path (its streams, acknowledgements, gap bookkeeping and flow
+control), and commits input offsets itself. That needs the names in `PRIVATE_NAMES`, all
+overridden or set on tierflow's own subclasses (no Faust class is patched):
+
+- `SiphonConsumer`, a subclass of Faust's aiokafka `Consumer`, installed on one app's
+  transport (`install`). Its `_getmany` gives each fetch's input-topic records to the
+  intake (streams/faust_adapter/intake.py) and the rest (changelog records during recovery,
+  standbys) to Faust as before. Its `seek_to_committed` (public) reports the committed
+  offsets Faust seeks the partitions to after each rebalance.
+- `TunedConsumerThread`, a subclass of Faust's consumer thread. Its
+  `_create_worker_consumer` sets two things Faust does not expose on the aiokafka consumer
+  before it starts: `read_committed` (Faust picks it only under exactly-once, so records of
+  aborted transactions would otherwise be read) and the fetch wait (Faust fixes 1.5 s).
+
+`check_internals()` runs when a worker app is built: if a faust-streaming or aiokafka
+upgrade removed one of these names, the worker refuses to start with an error naming it,
+instead of misbehaving silently.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import version
+from typing import Any
+
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import Consumer as FaustAIOKafkaConsumer
+
+# The versions these names were read in and tested against (pyproject.toml pins them).
+VERIFIED_WITH = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0", "mode-streaming": "0.7.1"}
+
+
+@dataclass(frozen=True, slots=True)
+class PrivateName:
+    owner: str  # module:Class
+    name: str
+    use: str
+    instance: bool = False  # an attribute of instances (checked on the instance, when used)
+
+
+PRIVATE_NAMES = (
+    PrivateName(
+        "faust.transport.consumer:ThreadDelegateConsumer",
+        "_getmany",
+        "overridden: every fetch's records pass here; input records are taken out",
+    ),
+    PrivateName(
+        "faust.transport.drivers.aiokafka:Consumer",
+        "_new_consumer_thread",
+        "overridden: the consumer thread is tierflow's subclass, kept for commits",
+    ),
+    PrivateName(
+        "faust.transport.drivers.aiokafka:AIOKafkaConsumerThread",
+        "_create_worker_consumer",
+        "overridden: tunes the aiokafka consumer before it starts",
+    ),
+    PrivateName(
+        "aiokafka.consumer.consumer:AIOKafkaConsumer",
+        "_isolation_level",
+        "set to read_committed before start() (the fetcher reads it there)",
+        instance=True,
+    ),
+    PrivateName(
+        "aiokafka.consumer.consumer:AIOKafkaConsumer",
+        "_fetch_max_wait_ms",
+        "set to TIERFLOW_FETCH_MAX_WAIT before start()",
+        instance=True,
+    ),
+)
+
+
+class FaustInternalsChanged(RuntimeError):
+    """A private name tierflow relies on is gone: the installed Faust or aiokafka is not a
+    version the adapter was verified with."""
+
+    code = "faust_internals_changed"
+
+    def __init__(self, owner: str, name: str) -> None:
+        installed = ", ".join(f"{package} {_installed(package)}" for package in VERIFIED_WITH)
+        verified = ", ".join(f"{package} {v}" for package, v in VERIFIED_WITH.items())
+        super().__init__(
+            f"{owner} has no attribute {name!r}: streams/faust_adapter/internals.py relies on "
+            f"it and was verified with {verified}; installed: {installed}. Install the "
+            "verified versions, or check each name in PRIVATE_NAMES against the new sources."
+        )
+
+
+def _installed(package: str) -> str:
+    try:
+        return version(package)
+    except Exception:  # not installed under that name
+        return "?"
+
+
+def check_internals() -> None:
+    """Fail with `FaustInternalsChanged` if a method tierflow overrides is no longer defined
+    where it was (an abstract one higher up does not count: Faust would not call it)."""
+    for private in PRIVATE_NAMES:
+        if private.instance:
+            continue
+        module_name, class_name = private.owner.split(":")
+        owner = getattr(importlib.import_module(module_name), class_name)
+        if private.name not in vars(owner):
+            raise FaustInternalsChanged(private.owner, private.name)
+
+
+def _set_private(target: Any, name: str, value: Any) -> None:
+    if not hasattr(target, name):
+        raise FaustInternalsChanged(type(target).__module__ + ":" + type(target).__name__, name)
+    setattr(target, name, value)
+
+
+@dataclass(slots=True)
+class ConsumerHooks:
+    """What tierflow's consumer reports to, and how its aiokafka consumer is tuned."""
+
+    # the intake's epoch (a rebalance starts a new one), read before each fetch
+    epoch: Callable[[], int]
+    # (records of one fetch by TP, the epoch before the fetch) -> the records Faust still sees
+    take: Callable[[Mapping[Any, list[Any]], int], Mapping[Any, list[Any]]]
+    # after each fetch: waits while the intake holds too much (back-pressure)
+    room: Callable[[], Any]
+    # Faust seeked the assigned partitions to these committed offsets (None: none committed)
+    seeked: Callable[[Mapping[Any, int | None]], None]
+    fetch_max_wait_ms: int
+    read_committed: bool = True
+
+
+class TunedConsumerThread(AIOKafkaConsumerThread):  # type: ignore[misc]
+    hooks: ConsumerHooks
+
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        if self.hooks.read_committed:
+            _set_private(consumer, "_isolation_level", "read_committed")
+        _set_private(consumer, "_fetch_max_wait_ms", self.hooks.fetch_max_wait_ms)
+        return consumer
+
+
+class SiphonConsumer(FaustAIOKafkaConsumer):  # type: ignore[misc]
+    """Faust's aiokafka consumer, with the input records taken at the fetch."""
+
+    hooks: ConsumerHooks  # set on the subclass `install` makes for one app
+    thread: TunedConsumerThread
+
+    def _new_consumer_thread(self) -> TunedConsumerThread:
+        thread = TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+        thread.hooks = self.hooks
+        self.thread = thread
+        return thread
+
+    async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
+        epoch = self.hooks.epoch()
+        records = await super()._getmany(active_partitions, timeout)
+        if records:
+            records = self.hooks.take(records, epoch)
+        await self.hooks.room()
+        return records
+
+    async def seek_to_committed(self) -> Mapping[Any, int]:
+        offsets: Mapping[Any, int] = await super().seek_to_committed()
+        self.hooks.seeked(offsets)
+        return offsets
+
+    async def commit_offsets(self, offsets: Mapping[Any, int]) -> bool:
+        """Commit exactly these offsets (Faust's own commit works from acknowledgements,
+        which tierflow's input topics do not use). The thread's `commit` ignores partitions
+        no longer assigned, and returns False when the group has rebalanced meanwhile."""
+        return bool(await self.thread.commit(offsets))
+
+
+def install(app: Any, hooks: ConsumerHooks) -> None:
+    """Make `app` build its consumer as a `SiphonConsumer` reporting to `hooks`. Call before
+    the app starts (the consumer is created lazily, at the worker's start)."""
+    check_internals()
+    consumer_class = type("TierflowConsumer", (SiphonConsumer,), {"hooks": hooks})
+    app.transport.Consumer = consumer_class

@@ -1,0 +1,76 @@
+"""The member table: Faust's table store, written the way Faust's own recovery writes it.
+
+Faust owns the table's changelog topic, its recovery after each rebalance (the in-memory
+store reads the whole changelog, RocksDB only what is past the offset it persisted), and
+standby copies. tierflow writes it in one place, `write`: the rows go to the changelog
+through the worker's producer, and once the broker has acknowledged them they are applied to
+the local store with the store's public `apply_changelog_batch`, the call Faust's recovery
+uses, per partition, with their changelog offsets (RocksDB persists the highest). The local
+store is never ahead of the changelog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from faust.types import TP
+
+from streams.faust_adapter.outputs import KafkaOutputs
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    tp: TP
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _ChangelogEvent:
+    """What `Store.apply_changelog_batch` reads of a changelog event."""
+
+    key: bytes
+    value: bytes
+    message: _Message
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class FaustMemberTable:
+    """Implements `agents.worker.ports.MemberTable` on a Faust table of raw bytes."""
+
+    def __init__(self, table: Any, producer: KafkaOutputs) -> None:
+        self.table = table
+        self.producer = producer
+        self.written = 0
+
+    @property
+    def changelog(self) -> str:
+        return str(self.table.changelog_topic.get_topic_name())
+
+    def get(self, member_id: str) -> bytes | None:
+        value = self.table.data.get(member_id.encode())
+        return None if value is None else bytes(value)
+
+    def items(self) -> Iterable[tuple[bytes, bytes]]:
+        return self.table.data.items()  # type: ignore[no-any-return]
+
+    async def write(self, rows: Sequence[tuple[int, bytes, bytes]]) -> None:
+        if not rows:
+            return
+        topic = self.changelog
+        stored = await self.producer.write_rows(topic, rows)
+        events = [
+            _ChangelogEvent(
+                key, value, _Message(TP(topic, partition), partition, offset, key, value)
+            )
+            for partition, offset, key, value in sorted(stored)
+        ]
+        self.table.data.apply_changelog_batch(events, to_key=_same, to_value=_same)
+        self.written += len(events)
