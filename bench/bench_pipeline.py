@@ -319,7 +319,7 @@ def pipeline_rate(settings: Any, count: int, workdir: Path, workers: int = 1) ->
     """(b) Receipts already in the topic; fresh workers; until all offsets are committed.
 
     Offsets commit only after the batch's outputs were acknowledged and its table writes
-    flushed (agents/checkpoint.py), so a committed receipt's ledger entries are readable.
+    flushed (agents/worker/checkpoint.py), so a committed receipt's ledger entries are readable.
     """
     import contextlib
 

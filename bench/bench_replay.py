@@ -4,10 +4,10 @@
 receipts over 50,000 members, 1 round). Reports events per second of CPU time, best of the
 rounds, against a baseline measured in the same run (the same loop over the same events
 doing only the per-member dict traffic) for:
-- the replay (`Replay.feed`, which calls `agents.rules.apply` per event and collects outputs);
+- the replay (`Replay.apply_inputs`: the worker's use case per event, outputs encoded);
 - `apply` alone, one call per event on a dict of member states;
 - the live worker's per-event core work: `apply`, then `next_review_date` and
-  `MemberState.to_bytes` of the new state (what `agents/member_batch.py` does per event).
+  `MemberState.to_bytes` of the new state (what agents/usecase/batch.py does per event).
 Also the serialized state size per member (what the worker writes to its changelog).
 """
 
@@ -79,7 +79,7 @@ def _state_codec(states: list[MemberState], rounds: int) -> tuple[float, float]:
 def _replay(events: list[Receipt | MemberEvent], program: Program) -> tuple[float, Replay]:
     replay = Replay(program)
     start = time.process_time()
-    replay.feed((n, e) for n, e in enumerate(events, start=1))
+    replay.apply_inputs(events)
     return time.process_time() - start, replay
 
 
@@ -113,11 +113,12 @@ def main(argv: list[str] | None = None) -> None:
     replay.review_through((replay.last_local_date or date(2025, 12, 31)) + timedelta(days=1))
     review = time.process_time() - start
 
-    to_bytes, from_bytes = _state_codec(list(replay.states.values()), rounds)
-    sizes = sorted(len(state.to_bytes()) for state in replay.states.values())
+    states = [record.state for record in replay.records.values() if record.state is not None]
+    to_bytes, from_bytes = _state_codec(states, rounds)
+    sizes = sorted(len(state.to_bytes()) for state in states)
     n = len(events)
     print(f"baseline loop      {n / baseline:>14,.0f} events/s (dict traffic only)")
-    print(f"rules core         {n / core:>14,.0f} events/s  (Replay.feed; goal >= 50,000)")
+    print(f"replay             {n / core:>14,.0f} events/s  (Replay.apply_inputs)")
     print(f"ratio core/base    {baseline / core:>14.4f}")
     print(
         f"apply alone        {n / apply_only:>14,.0f} events/s  "
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
         f"apply+next+bytes   {n / worker:>14,.0f} events/s  ({worker / n * 1e6:.1f} us/event: "
         "apply, next_review_date, to_bytes)"
     )
-    print(f"daily reviews      {len(replay.states) / review:>14,.0f} members/s (one as-of review)")
+    print(f"daily reviews      {len(states) / review:>14,.0f} members/s (one as-of review)")
     print(
         f"state bytes/member mean {statistics.fmean(sizes):,.0f}, "
         f"p50 {sizes[len(sizes) // 2]:,}, p99 {sizes[int(len(sizes) * 0.99)]:,}, "
@@ -137,10 +138,10 @@ def main(argv: list[str] | None = None) -> None:
         f"state codec        to_bytes {to_bytes * 1e6:.1f} us, from_bytes {from_bytes * 1e6:.1f} us"
         " per member (final states)"
     )
-    outputs = replay.outputs
+    counts = replay.counts()
     print(
-        f"outputs: {len(outputs.ledger):,} ledger entries, "
-        f"{len(outputs.tier_changes):,} tier changes, {len(outputs.notifications):,} notifications"
+        f"outputs: {counts['ledger']:,} ledger entries, "
+        f"{counts['tier_changes']:,} tier changes, {counts['notifications']:,} notifications"
     )
 
 

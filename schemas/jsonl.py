@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -100,23 +100,10 @@ def read_jsonl(path: Path | str) -> Iterator[tuple[int, Receipt | MemberEvent | 
 
     A bad line does not stop the file: callers dead-letter the error and go on.
     """
-    with Path(path).open(encoding="utf-8", errors="strict") as lines:
-        number = 0
-        while True:
-            number += 1
-            try:
-                line = lines.readline()
-            except UnicodeDecodeError as bad:
-                yield number, CodecError("bad_json", f"not UTF-8: {bad}")
-                return  # the decoder's position is lost: nothing after it can be trusted
-            if not line:
-                return
-            if line.isspace():
-                continue
-            try:
-                yield number, parse_json_line(line)
-            except CodecError as error:
-                yield number, error
+    for line in read_jsonl_lines(path):
+        item = line.message if line.message is not None else line.error
+        assert item is not None
+        yield line.number, item
 
 
 def _json_value(name: str, value: Any) -> Any:
@@ -170,3 +157,63 @@ def write_jsonl(path: Path | str, objs: Iterable[object]) -> int:
             out.write("\n")
             count += 1
     return count
+
+
+@dataclass(frozen=True, slots=True)
+class FileLine:
+    """One non-blank line of a JSON Lines file, read: the message, or why not. A bad line
+    keeps its text, and the member id and event time it names when they can be read."""
+
+    number: int  # from 1
+    text: str
+    message: Receipt | MemberEvent | None
+    error: CodecError | None
+    member_id: str | None
+    occurred_at: datetime | None
+
+
+def _named(line: str) -> tuple[str | None, datetime | None]:
+    """The member id and event time a bad line names, if it is a JSON object that has them."""
+    try:
+        record = json.loads(line, parse_float=Decimal)
+    except (ValueError, RecursionError):
+        return None, None
+    if not isinstance(record, dict):
+        return None, None
+    member_id = record.get("member_id")
+    member_id = member_id if isinstance(member_id, str) and member_id else None
+    occurred_at = None
+    if isinstance(record.get("occurred_at"), str):
+        try:
+            parsed = datetime.fromisoformat(record["occurred_at"])
+            occurred_at = parsed if parsed.tzinfo is not None else None
+        except ValueError:
+            occurred_at = None
+    return member_id, occurred_at
+
+
+def read_jsonl_lines(path: Path | str) -> Iterator[FileLine]:
+    """Each non-blank line of a file as a `FileLine` (`read_jsonl`, with the line's text
+    and, for a bad line, what it names)."""
+    with Path(path).open(encoding="utf-8", errors="strict") as lines:
+        number = 0
+        while True:
+            number += 1
+            try:
+                line = lines.readline()
+            except UnicodeDecodeError as bad:
+                error = CodecError("bad_json", f"not UTF-8: {bad}")
+                yield FileLine(number, "", None, error, None, None)
+                return  # the decoder's position is lost: nothing after it can be trusted
+            if not line:
+                return
+            if line.isspace():
+                continue
+            text = line.rstrip("\n")
+            try:
+                message = parse_json_line(line)
+            except CodecError as error:
+                member_id, occurred_at = _named(line)
+                yield FileLine(number, text, None, error, member_id, occurred_at)
+                continue
+            yield FileLine(number, text, message, None, message.member_id, message.occurred_at)

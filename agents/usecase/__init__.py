@@ -8,7 +8,7 @@ for anything refused. No Kafka here: the worker (`agents.worker`) and `tierflow 
 (`streams.offline.replay`) feed messages in and ship what comes out.
 """
 
-from agents.usecase.batch import BatchResult, MemberBatch
+from agents.usecase.batch import BatchResult, MemberBatch, refused_input
 from agents.usecase.inputs import (
     INPUT_KINDS,
     MEMBER_EVENTS,
@@ -36,4 +36,5 @@ __all__ = [
     "in_apply_order",
     "merge_in_order",
     "partition_of",
+    "refused_input",
 ]

@@ -219,35 +219,43 @@ class MemberBatch:
         )
 
     def _dead_letter(self, message: InputMessage, code: str, error: str) -> None:
-        """A dead letter for an input refused before the rules, or one the rules raised on:
-        its original bytes (a file input's: encoded as `tierflow produce` writes it), stamped
-        with the input's event time when it decoded, else with its record timestamp."""
-        event, payload = self._event, message.value
-        if payload is None:
-            payload = self.codec.encode(event) if event is not None else b""
-        failed_at = (
-            event.occurred_at
-            if event is not None
-            else datetime.fromtimestamp(message.timestamp / 1000, UTC)
-        )
-        self._send_dead_letter(
-            DeadLetter(
-                source_topic=message.topic,
-                partition=message.partition,
-                offset=message.offset,
-                key=message.key,
-                error_code=code,
-                error=error,
-                payload=payload,
-                failed_at=failed_at,
-            )
-        )
+        self._send_dead_letter(refused_input(self.codec, message, code, error, self._event))
 
     def _send_dead_letter(self, letter: DeadLetter) -> None:
         self.result.dead_letters[letter.error_code] += 1
         self.result.outgoing.append(
             OutgoingMessage("dead_letters", letter.key, self.codec.encode(letter))
         )
+
+
+def refused_input(
+    codec: Codec,
+    message: InputMessage,
+    code: str,
+    error: str,
+    event: Receipt | MemberEvent | None = None,
+) -> DeadLetter:
+    """The dead letter of an input refused before the rules, or one the rules raised on: its
+    original bytes (a decoded file input's: encoded as `tierflow produce` writes it),
+    stamped with the input's event time when it decoded, else with its record timestamp."""
+    payload = message.value
+    if payload is None:
+        payload = codec.encode(event) if event is not None else b""
+    failed_at = (
+        event.occurred_at
+        if event is not None
+        else datetime.fromtimestamp(message.timestamp / 1000, UTC)
+    )
+    return DeadLetter(
+        source_topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        error_code=code,
+        error=error,
+        payload=payload,
+        failed_at=failed_at,
+    )
 
 
 def _same_input(subject: Receipt | MemberEvent, event: Input) -> bool:

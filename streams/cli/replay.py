@@ -47,12 +47,12 @@ def _load(path: Path):  # type: ignore[no-untyped-def]
 def _run(history: Path, program_path: Path, as_of: date | None, label: str):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from schemas.jsonl import read_jsonl
     from streams.offline.replay import Replay
+    from streams.settings import Settings
 
     program = _load(program_path)
     total = sum(1 for _ in history.open("rb"))
-    replay = Replay(program)
+    replay = Replay(program, Settings().partitions)
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -68,7 +68,7 @@ def _run(history: Path, program_path: Path, as_of: date | None, label: str):  # 
             if counter["n"] % 2000 == 0:
                 progress.update(task, completed=counter["n"])
 
-        replay.feed(read_jsonl(history), tick)
+        replay.apply_file(history, tick)
         progress.update(task, completed=total)
     replay.review_through(as_of)
     return replay
@@ -87,14 +87,13 @@ def replay(
 
     console = Console()
     result = _run(history, program, _as_of(as_of), "replaying")
-    rows = write_store(result, duckdb, history.name)
-    outputs = result.outputs
+    rows = write_store(result, duckdb)
+    counts = result.counts()
     console.print(
-        f"replayed [bold]{len(result.inputs):,}[/] events for [bold]{len(result.states):,}[/] "
-        f"members through {result.as_of}: {len(outputs.ledger):,} ledger entries, "
-        f"{len(outputs.tier_changes):,} tier changes, {len(outputs.notifications):,} "
-        f"notifications, {len(outputs.rejections) + len(result.bad_lines):,} dead letters "
-        f"-> {duckdb} ({rows:,} rows)"
+        f"replayed [bold]{len(result.inputs):,}[/] events for [bold]{len(result.records):,}[/] "
+        f"members through {result.as_of}: {counts['ledger']:,} ledger entries, "
+        f"{counts['tier_changes']:,} tier changes, {counts['notifications']:,} "
+        f"notifications, {counts['dead_letters']:,} dead letters -> {duckdb} ({rows:,} rows)"
     )
 
 

@@ -10,7 +10,9 @@ from rich.table import Table
 from agents.rules.outputs import LedgerKind
 from streams.offline.replay import Replay
 
-_ISSUED = frozenset({LedgerKind.EARN, LedgerKind.CAMPAIGN_BONUS, LedgerKind.TIER_BONUS})
+_ISSUED = frozenset(
+    kind.value for kind in (LedgerKind.EARN, LedgerKind.CAMPAIGN_BONUS, LedgerKind.TIER_BONUS)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +40,13 @@ class Comparison:
 def outcome(replay: Replay) -> Outcome:
     tiers = tuple(tier.name for tier in replay.program.versions[-1].tiers)
     views = list(replay.views())
-    ledger = replay.outputs.ledger
+    ledger = replay.decoded("ledger")
     return Outcome(
         tiers=tiers,
         distribution=Counter(view.tier for view in views),
-        points_issued=sum(e.points for e in ledger if e.kind in _ISSUED),
-        points_redeemed=-sum(e.points for e in ledger if e.kind is LedgerKind.REDEEM),
-        points_expired=-sum(e.points for e in ledger if e.kind is LedgerKind.EXPIRE),
+        points_issued=sum(e["points"] for e in ledger if e["kind"] in _ISSUED),
+        points_redeemed=-sum(e["points"] for e in ledger if e["kind"] == LedgerKind.REDEEM.value),
+        points_expired=-sum(e["points"] for e in ledger if e["kind"] == LedgerKind.EXPIRE.value),
         liability=sum(max(view.balance, 0) for view in views),
         tier_of={view.member_id: view.tier for view in views},
     )

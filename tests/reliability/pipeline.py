@@ -293,9 +293,10 @@ def offline_store(load: Workload, path: Path) -> Any:
     from streams.program import load_program
 
     replay = Replay(load_program(PROGRAM))
-    replay.feed(enumerate([*load.events, *load.receipts], start=1))
+    replay.apply_inputs(load.events)  # published, and applied live, before the receipts
+    replay.apply_inputs(load.receipts)
     replay.review_through(load.review_date)
-    write_store(replay, path, "reliability")
+    write_store(replay, path)
     return replay
 
 

@@ -122,7 +122,7 @@ def test_clients_work_with_the_right_sasl_credentials_and_are_refused_with_wrong
         injected=len(seconds),
         messages_in=load.size,
         ledger_entries=result.compared["ledger"],
-        offline_ledger_entries=len(replay.outputs.ledger),
+        offline_ledger_entries=replay.counts()["ledger"],
         duplicates=sum(result.duplicates.values()),
         losses=sum(result.missing.values()),
         refused_after_seconds={name: round(s, 1) for name, s in seconds.items()},

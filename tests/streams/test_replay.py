@@ -99,7 +99,7 @@ def test_replay_as_of_runs_the_reviews_that_drop_the_tier(history: Path) -> None
     late = replay_file(history, program, as_of=load_date("2026-03-05"))
     assert {view.tier for view in early.views()} == {"Silver"}
     assert {view.tier for view in late.views()} == {"Member"}
-    assert [change.to_tier for change in late.outputs.tier_changes] == ["Silver", "Member"]
+    assert [change["to_tier"] for change in late.decoded("tier_changes")] == ["Silver", "Member"]
 
 
 def load_date(text: str) -> date:
