@@ -9,6 +9,7 @@ at the fetch (streams/faust_adapter/), and the worker's checkpoint commits their
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -199,12 +200,17 @@ def create_worker(settings: Settings) -> LiveWorker:
     members = FaustMemberTable(table, outputs)
     checkpoint = Checkpoint(outputs, members, intake, settings.commit_interval)
     worker = MemberWorker(
-        WorkerConfig(program, codec, kinds, topic_names, settings.partitions),
+        WorkerConfig(program, codec, kinds, topic_names, settings.partitions, settings.batch_size),
         intake,
         members,
         EventTimeAligner(kinds, intake.lag),
         checkpoint,
     )
+
+    @app.task
+    async def connect_outputs() -> None:
+        topics = [*(settings.topic(name) for name in OUTPUT_TOPICS), members.changelog]
+        await asyncio.to_thread(outputs.connect, topics)
 
     @app.agent(inputs, name="tierflow.members")
     async def member_worker(stream: Any) -> None:

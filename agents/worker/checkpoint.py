@@ -8,11 +8,14 @@ least once with stable ids (a consumer drops repeats by id), nothing is lost.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 
 from agents.usecase import BatchResult
 from agents.worker.ports import InputSource, MemberTable, Offsets, OutputSink
+
+log = logging.getLogger("tierflow.worker.checkpoint")
 
 
 class Checkpoint:
@@ -26,8 +29,9 @@ class Checkpoint:
     3. Write each touched member's record (its state and the input offsets applied to it):
        to the table's changelog, waiting for the broker's acknowledgement, then to the local
        store.
-    4. Commit the batch's input offsets: at once when `commit_interval` has passed since the
-       last commit, else with a later batch or a pulse (`flush`).
+    4. Commit the batch's input offsets, in the background (the next batch does not wait for
+       the broker): when `commit_interval` has passed since the last commit, else with a
+       later batch or a pulse (`flush`). One commit is under way at a time.
 
     Steps 1-3 run under a lock, and only if the batch's epoch (its assignment) is still
     current when they begin; a rebalance's revoke waits for the lock (`settle`), so a member
@@ -64,7 +68,8 @@ class Checkpoint:
         self.commits = 0
         self.failed_commits = 0  # commits the broker refused or missed; retried
         self.last_commit = 0.0  # monotonic time of the last input commit
-        self.commit_seconds = 0.0  # in steps 1-4
+        self.commit_seconds = 0.0  # in steps 1-3
+        self._committing: asyncio.Task[None] | None = None
 
     async def commit(self, result: BatchResult, offsets: Offsets, epoch: int) -> bool:
         """Steps 1-4; False when the batch's epoch is over (nothing done)."""
@@ -84,19 +89,40 @@ class Checkpoint:
                 self._pending, self._pending_epoch = {}, epoch
             self._pending.update(offsets)
             self.batches += 1
-        await self.flush(epoch)
         self.commit_seconds += time.perf_counter() - started
+        await self.flush(epoch)
         return True
 
     async def flush(self, epoch: int, force: bool = False) -> None:
-        """Step 4 for the offsets waiting, if they are due (or `force`) and still current."""
+        """Step 4 for the offsets waiting, if they are due (or `force`) and still current:
+        started in the background; with `force`, done before returning."""
+        if self._committing is not None:
+            if not force:
+                return  # the commit under way is enough for now; the next flush follows
+            await asyncio.shield(self._committing)
         if not self._pending or self._pending_epoch != epoch or self.inputs.epoch != epoch:
             return
         if not force and self.clock() - self._committed_at < self.commit_interval:
             return
         offsets, self._pending = self._pending, {}
         self._committed_at = self.clock()
-        if await self.inputs.commit(offsets, epoch):
+        task = asyncio.ensure_future(self._commit(offsets, epoch))
+        self._committing = task
+        task.add_done_callback(self._committed)
+        if force:
+            await asyncio.shield(task)
+
+    def _committed(self, task: asyncio.Task[None]) -> None:
+        if self._committing is task:
+            self._committing = None
+
+    async def _commit(self, offsets: Offsets, epoch: int) -> None:
+        try:
+            done = await self.inputs.commit(offsets, epoch)
+        except Exception:  # the next flush tries again; a broken consumer stops Faust itself
+            log.exception("input_commit_failed epoch=%d partitions=%d", epoch, len(offsets))
+            done = False
+        if done:
             self.commits += 1
             self.last_commit = self._committed_at
             return

@@ -71,6 +71,7 @@ class WorkerConfig:
     kinds: Mapping[str, str]  # input topic -> kind
     topic_names: Mapping[str, str]  # contract name -> topic, for dead letters' source topics
     partitions: int
+    batch_size: int = 5_000  # records per checkpoint, at most
 
 
 class MemberWorker:
@@ -103,20 +104,25 @@ class MemberWorker:
         self._stopping = True
 
     async def step(self, batch: InputBatch) -> None:
-        """One batch: align, apply, commit (a pulse commits the offsets waiting)."""
+        """One batch: align, then apply and commit what is released, `batch_size` records
+        at a time (a hold can release many); a pulse commits the offsets waiting."""
         if batch.epoch != self.epoch:
             self._new_epoch(batch.epoch)
         self.aligner.add(batch.records)
         records = self.aligner.release()
         if not records:
             await self.checkpoint.flush(batch.epoch)
-            return
+        size = self.config.batch_size
+        for first in range(0, len(records), size):
+            await self._apply_and_commit(records[first : first + size], batch.epoch)
+
+    async def _apply_and_commit(self, records: Sequence[InputRecord], epoch: int) -> None:
         messages = [self._message(record) for record in records]
         self._build_index(messages)
         started = time.perf_counter()
         result = await self._apply(messages)
         self.stats.apply_seconds += time.perf_counter() - started
-        if await self.checkpoint.commit(result, next_offsets(records), batch.epoch):
+        if await self.checkpoint.commit(result, next_offsets(records), epoch):
             self.stats.count(len(messages), result)
 
     def _new_epoch(self, epoch: int) -> None:

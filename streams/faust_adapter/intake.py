@@ -190,14 +190,18 @@ class FaustInput:
         }
 
     def lag(self, topic: str, partition: int) -> int | None:
-        expected = self._expected.get((topic, partition))
-        if expected is None:
+        if (topic, partition) not in self._expected:
             return None
         try:
             end = self.highwater(topic, partition)
         except Exception:  # not assigned here (a rebalance under way), or not started
             return None
-        return None if end is None else max(int(end) - expected, 0)
+        if end is None:
+            return None
+        expected = self._expected[(topic, partition)]
+        if expected is None:  # nothing committed and nothing read yet: known only if empty
+            return 0 if end == 0 else None
+        return max(int(end) - expected, 0)
 
     async def commit(self, offsets: Offsets, epoch: int) -> bool:
         if epoch != self._epoch or not offsets or self.commit_offsets is None:

@@ -55,6 +55,12 @@ class KafkaOutputs:
             self._client = Producer(self.config)
         return self._client
 
+    def connect(self, topics: Sequence[str], timeout: float = 30.0) -> None:
+        """Connect and learn the topics' partitions now, not at the first batch (whose
+        messages would otherwise wait for the metadata). Blocking: run it in a thread."""
+        for topic in topics:
+            self._producer.list_topics(topic, timeout=timeout)
+
     async def send(self, messages: Sequence[OutgoingMessage]) -> None:
         if not messages:
             return

@@ -12,16 +12,14 @@ store is never ahead of the changelog.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from faust.types import TP
 
 from streams.faust_adapter.outputs import KafkaOutputs
 
 
-@dataclass(frozen=True, slots=True)
-class _Message:
+class _Message(NamedTuple):
     tp: TP
     partition: int
     offset: int
@@ -29,8 +27,7 @@ class _Message:
     value: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class _ChangelogEvent:
+class _ChangelogEvent(NamedTuple):
     """What `Store.apply_changelog_batch` reads of a changelog event."""
 
     key: bytes

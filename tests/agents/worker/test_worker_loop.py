@@ -87,6 +87,16 @@ def ledger(ports: Ports) -> list[tuple[str, int]]:
     return [(e["receipt_id"], e["points"]) for e in entries]
 
 
+def run_all(looped: MemberWorker) -> None:
+    """The worker's loop to the end of its input, then the commits it started."""
+
+    async def run() -> None:
+        await looped.run()
+        await looped.checkpoint.flush(looped.epoch, force=True)
+
+    asyncio.run(run())
+
+
 def test_batches_are_applied_then_their_offsets_committed() -> None:
     ports = Ports(
         [
@@ -95,19 +105,19 @@ def test_batches_are_applied_then_their_offsets_committed() -> None:
             InputBatch(0, [receipt(2, "R3", "1.00")]),
         ]
     )
-    asyncio.run(worker(ports).run())
+    run_all(worker(ports))
     assert ledger(ports) == [("R1", 10), ("R2", 5), ("R3", 1)]
-    assert ports.commits == [{("r", 0): 2}, {("r", 0): 3}]
+    assert ports.commits[0] == {("r", 0): 2} and ports.commits[-1] == {("r", 0): 3}
     assert b"M1" in ports.rows
 
 
 def test_a_redelivered_batch_after_a_restart_is_skipped() -> None:
     first = Ports([InputBatch(0, [receipt(0, "R1", "10.00")])])
-    asyncio.run(worker(first).run())
+    run_all(worker(first))
     again = Ports([InputBatch(0, [receipt(0, "R1", "10.00")])])
     again.rows = dict(first.rows)  # the table as the changelog left it
     looped = worker(again)
-    asyncio.run(looped.run())
+    run_all(looped)
     assert ledger(again) == []
     assert looped.stats.skipped_repeats == 1 and again.commits == [{("r", 0): 1}]
 
@@ -153,7 +163,23 @@ def test_an_unreachable_registry_retries_the_batch_instead_of_dead_lettering(
     monkeypatch.setattr("agents.worker.loop.asyncio.sleep", no_wait)
     codec = RegistryDownOnce()
     ports = Ports([InputBatch(0, [receipt(0, "R1", "10.00")])])
-    asyncio.run(worker(ports, codec).run())
+    run_all(worker(ports, codec))
     assert not codec.down
     assert ledger(ports) == [("R1", 10)]
     assert [m for m in ports.sent if m.topic == "dead_letters"] == []
+
+
+def test_what_a_hold_releases_at_once_is_committed_batch_size_records_at_a_time() -> None:
+    ports = Ports([])
+    config = WorkerConfig(load_program(PROGRAM), CODEC, KINDS, NAMES, 1, batch_size=2)
+    checkpoint = Checkpoint(ports, ports, ports, commit_interval=0.0)
+    looped = MemberWorker(config, ports, ports, EventTimeAligner(KINDS, ports.lag), checkpoint)
+    records = [receipt(n, f"R{n}", "1.00", member=f"M{n}") for n in range(5)]
+
+    async def run() -> None:
+        await looped.step(InputBatch(0, records))
+        await checkpoint.flush(0, force=True)
+
+    asyncio.run(run())
+    assert looped.stats.batches == 3 and checkpoint.batches == 3
+    assert ports.commits[0] == {("r", 0): 2} and ports.commits[-1] == {("r", 0): 5}

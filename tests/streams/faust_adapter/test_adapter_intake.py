@@ -174,3 +174,10 @@ def test_commits_of_an_ended_epoch_are_refused() -> None:
     source.revoke()
     assert not asyncio.run(source.commit({("in.receipts", 0): 6}, source.epoch - 1))
     assert committed == [{("in.receipts", 0): 5}]
+
+
+def test_an_empty_partition_with_nothing_committed_is_caught_up() -> None:
+    source = intake(ends={("in.events", 0): 0, ("in.events", 1): 3})
+    source.seeked({TP("in.events", 0): None, TP("in.events", 1): None})
+    assert source.lag("in.events", 0) == 0
+    assert source.lag("in.events", 1) is None  # records there, where reading starts unknown
