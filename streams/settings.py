@@ -58,7 +58,12 @@ class Settings(BaseSettings):
     app_id: str = "tierflow"
     web_port: int = Field(default=6066, ge=1, le=65535)
     worker_datadir: Path = Path(".tierflow/worker")
-    store: str = "memory://"
+    store: str = Field(
+        default="rocksdb://",
+        pattern=r"^(rocksdb|memory)://",
+        description="the member table's store: rocksdb:// (on disk, survives restarts) or "
+        "memory:// (rebuilt from the changelog at every start)",
+    )
     commit_interval: float = Field(
         default=0.1, gt=0, description="seconds between input offset commits (at most)"
     )
