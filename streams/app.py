@@ -119,6 +119,20 @@ def declare_inputs(app: faust.App, settings: Settings, acks: bool = False) -> An
     )
 
 
+def rocksdb_options(settings: Settings) -> dict[str, int]:
+    """The member table's RocksDB memory, within `table_memory_mb` per worker: each
+    partition's database gets an equal share, half block cache, half write buffers (Faust's
+    defaults, 2 GiB of cache per partition, let memory grow with the member count), and a
+    10-bit bloom filter (a key looked up in a partition that lacks it costs no disk read)."""
+    share = settings.table_memory_mb * 1024 * 1024 // settings.partitions
+    return {
+        "block_cache_size": share // 2,
+        "write_buffer_size": share // 4,
+        "max_write_buffer_number": 2,
+        "bloom_filter_size": 10,
+    }
+
+
 def declare_member_table(app: faust.App, settings: Settings) -> Any:
     """member_id (UTF-8 bytes) -> member record (agents/usecase/member_record.py), on the
     partitions of the member's inputs (co-partitioned); written only by the worker's
@@ -129,6 +143,7 @@ def declare_member_table(app: faust.App, settings: Settings) -> Any:
         value_type=bytes,
         partitions=settings.partitions,
         use_partitioner=True,
+        options=rocksdb_options(settings),
         help="Each member's rules state and the input offsets it has applied.",
     )
 
@@ -157,7 +172,7 @@ def create_worker(settings: Settings) -> LiveWorker:
     from agents.worker.ticks import register_review_timer
     from schemas.codec import Codec
     from streams.faust_adapter.intake import FaustInput
-    from streams.faust_adapter.internals import ConsumerHooks, install
+    from streams.faust_adapter.internals import BulkRecovery, ConsumerHooks, install
     from streams.faust_adapter.outputs import KafkaOutputs
     from streams.faust_adapter.refill import RunReader
     from streams.faust_adapter.table import FaustMemberTable
@@ -178,11 +193,16 @@ def create_worker(settings: Settings) -> LiveWorker:
         pulse=settings.batch_within,
         highwater=lambda topic, partition: app.consumer.highwater(TP(topic, partition)),
     )
+    recovery = BulkRecovery(app, {table.changelog_topic.get_topic_name(): table})
+
+    def take(records: Any, epoch: int) -> Any:
+        return recovery.take(intake.take(records, epoch))
+
     install(
         app,
         ConsumerHooks(
             epoch=intake.epoch_now,
-            take=intake.take,
+            take=take,
             room=intake.room,
             seeked=intake.seeked,
             fetch_max_wait_ms=round(settings.fetch_max_wait * 1000),

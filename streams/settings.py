@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         description="the member table's store: rocksdb:// (on disk, survives restarts) or "
         "memory:// (rebuilt from the changelog at every start)",
     )
+    table_memory_mb: int = Field(
+        default=512,
+        ge=16,
+        description="memory for the member table's RocksDB caches and write buffers, per worker",
+    )
     commit_interval: float = Field(
         default=0.1, gt=0, description="seconds between input offset commits (at most)"
     )

@@ -23,20 +23,31 @@ class _Message(NamedTuple):
     tp: TP
     partition: int
     offset: int
-    key: bytes
-    value: bytes
+    key: bytes | None
+    value: bytes | None
 
 
 class _ChangelogEvent(NamedTuple):
     """What `Store.apply_changelog_batch` reads of a changelog event."""
 
-    key: bytes
-    value: bytes
+    key: bytes | None
+    value: bytes | None
     message: _Message
 
 
 def _same(value: Any) -> Any:
     return value
+
+
+def changelog_event(tp: TP, offset: int, key: bytes | None, value: bytes | None) -> Any:
+    """A changelog record as Faust's stores read an event in `apply_changelog_batch`."""
+    return _ChangelogEvent(key, value, _Message(tp, tp.partition, offset, key, value))
+
+
+def apply_events(store: Any, events: list[Any]) -> None:
+    """Changelog events applied to a Faust store as its recovery applies them: one write
+    batch per partition, and (RocksDB) each partition's highest offset persisted with it."""
+    store.apply_changelog_batch(events, to_key=_same, to_value=_same)
 
 
 class FaustMemberTable:
@@ -64,10 +75,8 @@ class FaustMemberTable:
         topic = self.changelog
         stored = await self.producer.write_rows(topic, rows)
         events = [
-            _ChangelogEvent(
-                key, value, _Message(TP(topic, partition), partition, offset, key, value)
-            )
+            changelog_event(TP(topic, partition), offset, key, value)
             for partition, offset, key, value in sorted(stored)
         ]
-        self.table.data.apply_changelog_batch(events, to_key=_same, to_value=_same)
+        apply_events(self.table.data, events)
         self.written += len(events)

@@ -135,6 +135,14 @@ class Pipeline:
         self.workers.append(worker)
         return worker
 
+    def restart_worker(self, worker: WorkerProcess, ready_timeout: float = 120.0) -> WorkerProcess:
+        """A stopped (or killed) worker started again on its own data folder and web port,
+        as a supervisor restarts a process on its machine: its local store is still there."""
+        again = WorkerProcess(self.settings, worker.web_port, worker.datadir, worker.log_path)
+        self.workers.append(again.start())
+        again.wait_ready(timeout=ready_timeout)
+        return again
+
     def running_workers(self) -> list[WorkerProcess]:
         return [w for w in self.workers if w.process is not None and w.process.poll() is None]
 
