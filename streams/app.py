@@ -192,6 +192,7 @@ def create_worker(settings: Settings) -> LiveWorker:
         batch_size=settings.batch_size,
         pulse=settings.batch_within,
         highwater=lambda topic, partition: app.consumer.highwater(TP(topic, partition)),
+        earliest=lambda tps: app.consumer.earliest_offsets(*tps),
     )
     recovery = BulkRecovery(app, {table.changelog_topic.get_topic_name(): table})
 

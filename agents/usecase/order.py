@@ -15,10 +15,17 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
+from agents.rules.events import MemberEvent, Receipt
 from agents.usecase.inputs import INPUT_KINDS, InputMessage
 
 T = TypeVar("T")
 RANK = {kind: rank for rank, kind in enumerate(INPUT_KINDS)}
+
+
+def record_timestamp(message: Receipt | MemberEvent) -> int:
+    """The record timestamp an input is published with: its business time (`occurred_at`),
+    in ms since the epoch. tierflow's producers stamp it; POS and CRM producers must too."""
+    return int(message.occurred_at.timestamp() * 1000)
 
 
 def order_key(message: InputMessage) -> tuple[int, int]:

@@ -17,6 +17,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from agents.rules.events import MemberEvent, Receipt
+from agents.usecase.order import record_timestamp
 
 if TYPE_CHECKING:
     from schemas.codec import Codec
@@ -65,8 +66,12 @@ class DeliveryReport:
 class LoyaltyProducer:
     """Sends receipts, member events and raw bytes to their topics (key = member id, UTF-8).
 
-    Record timestamps are the produce time (the default): the event time is in the payload,
-    so topic retention never deletes a year of simulated history on arrival.
+    A receipt's or member event's record timestamp is its business time, `occurred_at`
+    (CreateTime): the worker merges its input topics by record timestamp, as the offline
+    replay merges a file (docs/contract.md, "Order"). Raw bytes (malformed messages) carry
+    the produce time. The contract's topics keep history forever by default
+    (TIERFLOW_RETENTION_MS=-1): with a time-based retention, old business times would be
+    deleted at once.
     """
 
     def __init__(
@@ -99,10 +104,20 @@ class LoyaltyProducer:
         return self.receipts_topic if name == "receipts" else self.member_events_topic
 
     def send_receipt(self, receipt: Receipt) -> None:
-        self.send_raw(self.receipts_topic, receipt.member_id, self.codec.encode(receipt))
+        self.send_raw(
+            self.receipts_topic,
+            receipt.member_id,
+            self.codec.encode(receipt),
+            timestamp=record_timestamp(receipt),
+        )
 
     def send_member_event(self, event: MemberEvent) -> None:
-        self.send_raw(self.member_events_topic, event.member_id, self.codec.encode(event))
+        self.send_raw(
+            self.member_events_topic,
+            event.member_id,
+            self.codec.encode(event),
+            timestamp=record_timestamp(event),
+        )
 
     def send_malformed(self, message: MalformedMessage) -> None:
         from streams.simulator.malformed import malformed_bytes
@@ -118,11 +133,13 @@ class LoyaltyProducer:
         else:
             self.send_malformed(message)
 
-    def send_raw(self, topic: str, key: str | bytes | None, value: bytes) -> None:
-        """Bytes as they are: for malformed messages that the worker must dead-letter."""
+    def send_raw(
+        self, topic: str, key: str | bytes | None, value: bytes, timestamp: int = 0
+    ) -> None:
+        """Bytes as they are (malformed messages too); `timestamp` in ms, 0: now."""
         while True:
             try:
-                self._producer.produce(topic, value, key)
+                self._producer.produce(topic, value, key, timestamp=timestamp)
                 break
             except BufferError:
                 # The local queue is full: wait for deliveries to make room.

@@ -86,12 +86,25 @@ def create_topics(settings: Settings, names: Iterable[str] = TOPIC_NAMES) -> lis
     return [Topic(name, counts[name], name in created) for name in wanted]
 
 
+INPUTS = ("receipts", "member_events", "review_ticks")
+ANY_TIME = str(2**63 - 1)  # ms: no bound
+
+
 def topic_config(settings: Settings, topic: str) -> dict[str, str]:
     """A new topic's configuration: history kept per settings.retention_ms, except the
-    member snapshots, which are compacted (the last snapshot per member is the truth)."""
+    member snapshots, which are compacted (the last snapshot per member is the truth).
+
+    Input records carry their business time (`occurred_at`) as record timestamp, and a
+    backfill or a POS that was offline sends old times; so the input topics accept any
+    record timestamp, whatever the broker's `log.message.timestamp.*.max.ms` defaults (Kafka
+    4 refuses records more than an hour ahead of its clock by default)."""
     config = {"retention.ms": str(settings.retention_ms)}
     if topic == settings.topic("members"):
         config["cleanup.policy"] = "compact"
+    if topic in {settings.topic(name) for name in INPUTS}:
+        config["message.timestamp.type"] = "CreateTime"
+        config["message.timestamp.before.max.ms"] = ANY_TIME
+        config["message.timestamp.after.max.ms"] = ANY_TIME
     return config
 
 

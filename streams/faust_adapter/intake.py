@@ -60,12 +60,14 @@ class FaustInput:
         pulse: float,
         highwater: Any,  # (topic, partition) -> the broker's end offset or None
         max_queued: int | None = None,
+        earliest: Any = None,  # async (tps) -> {tp: the partition's first offset}
     ) -> None:
         self.topics = topics
         self.runs = runs
         self.batch_size = batch_size
         self.pulse = pulse
         self.highwater = highwater
+        self.earliest = earliest
         self.max_queued = max_queued or 4 * batch_size
         self.counters = IntakeCounters()
         self._epoch = 0
@@ -77,7 +79,8 @@ class FaustInput:
         self._room.set()
         self._closed = False
         self._start = 0  # which queue a batch starts from (fair under a backlog)
-        self.commit_offsets: Any = None  # set by `bind`: the consumer's commit
+        self.commit_offsets: Any = None  # the consumer's commit (streams/app.py sets it)
+        self._starting: asyncio.Future[None] | None = None
         self.assigned: frozenset[TP] = frozenset()  # open input partitions
 
     # -- what Faust's consumer calls (streams/faust_adapter/internals.py) --
@@ -114,11 +117,19 @@ class FaustInput:
                 continue
 
     def seeked(self, offsets: Mapping[Any, int | None]) -> None:
-        """Faust seeked the assigned partitions to their committed offsets: open them."""
+        """Faust seeked the assigned partitions to their committed offsets: open them. A
+        partition with no committed offset is read from its first offset (the consumer's
+        `auto_offset_reset=earliest`), which is asked of the broker."""
+        fresh = []
         for tp, offset in offsets.items():
             if tp.topic in self.topics:
-                self._expected[(tp.topic, tp.partition)] = offset if offset else None
+                known = offset is not None and offset >= 0
+                self._expected[(tp.topic, tp.partition)] = offset if known else None
+                if not known:
+                    fresh.append(tp)
         self.assigned = frozenset(self._expected)
+        if fresh and self.earliest is not None:
+            self._starting = asyncio.ensure_future(self._learn_start(fresh, self._epoch))
         log.info(
             "input_partitions_open epoch=%d partitions=%d committed=%s",
             self._epoch,
@@ -129,6 +140,17 @@ class FaustInput:
         )
         if self._queued:
             self._arrived.set()
+
+    async def _learn_start(self, tps: list[Any], epoch: int) -> None:
+        try:
+            first = await self.earliest(tps)
+        except Exception as error:  # the lag stays unknown until a record comes
+            log.warning("input_start_offsets_unknown error=%s", error)
+            return
+        for tp, offset in first.items():
+            key = (tp.topic, tp.partition)
+            if epoch == self._epoch and key in self._expected and self._expected[key] is None:
+                self._expected[key] = int(offset)
 
     # -- what the rebalance and shutdown handlers call (streams/app.py) --
 
@@ -199,7 +221,7 @@ class FaustInput:
         if end is None:
             return None
         expected = self._expected[(topic, partition)]
-        if expected is None:  # nothing committed and nothing read yet: known only if empty
+        if expected is None:  # nothing committed, first offset not known yet
             return 0 if end == 0 else None
         return max(int(end) - expected, 0)
 

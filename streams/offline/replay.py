@@ -37,6 +37,7 @@ from agents.usecase import (
     partition_of,
     refused_input,
 )
+from agents.usecase.order import record_timestamp
 from agents.worker.ticks import tick_messages
 from schemas.codec import default_codec
 from schemas.jsonl import FileLine, read_jsonl_lines
@@ -146,9 +147,8 @@ class Replay:
         local = self.program.local(item.occurred_at).date()
         if self.last_local_date is None or local > self.last_local_date:
             self.last_local_date = local
-        stamp = int(item.occurred_at.timestamp() * 1000)
         return InputMessage(
-            kind, TOPIC_NAMES[kind], partition, offset, stamp, key, None, decoded=item
+            kind, TOPIC_NAMES[kind], partition, offset, record_timestamp(item), key, None, item
         )
 
     def _bad_line(self, source: str, line: FileLine, written_at: datetime) -> None:

@@ -181,3 +181,28 @@ def test_an_empty_partition_with_nothing_committed_is_caught_up() -> None:
     source.seeked({TP("in.events", 0): None, TP("in.events", 1): None})
     assert source.lag("in.events", 0) == 0
     assert source.lag("in.events", 1) is None  # records there, where reading starts unknown
+
+
+def test_a_partition_with_nothing_committed_is_read_from_its_first_offset() -> None:
+    asked: list[Any] = []
+
+    async def earliest(tps: list[Any]) -> dict[Any, int]:
+        asked.extend(tps)
+        return {tp: 30 for tp in tps}
+
+    source = FaustInput(
+        INPUTS,
+        Runs(),  # type: ignore[arg-type]
+        batch_size=100,
+        pulse=0.01,
+        highwater=lambda topic, partition: 34,
+        earliest=earliest,
+    )
+
+    async def run() -> int | None:
+        source.seeked({TP("in.events", 5): None})
+        await asyncio.sleep(0.01)
+        return source.lag("in.events", 5)
+
+    assert asyncio.run(run()) == 4  # records 30..33 (retention removed what came before)
+    assert asked == [TP("in.events", 5)]
