@@ -1,6 +1,6 @@
-"""The DuckDB sink: a Kafka consumer that appends every topic's messages to the store.
+"""The sink: a Kafka consumer that appends every topic's messages to the analytics store.
 
-Offsets live in DuckDB, committed in the same transaction as the rows they cover; on each
+Offsets live in the store, committed in the same transaction as the rows they cover; on each
 assignment the consumer seeks to them, so a crash at any point neither loses nor duplicates a
 row. Kafka's committed offsets are written afterwards, for monitoring only.
 """
@@ -114,7 +114,7 @@ class Sink:
         batch_size: int = 20_000,
         poll_timeout: float = 0.5,
         until_idle: float | None = None,
-        snapshot_every: float = 10.0,
+        maintain_every: float = 10.0,
         decode_workers: int = 0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -128,7 +128,7 @@ class Sink:
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
         self.until_idle = until_idle
-        self.snapshot_every = snapshot_every
+        self.maintain_every = maintain_every
         self.clock = clock
         self.stats = SinkStats()
         self.topics = [settings.topic(name) for name in SINK_TOPICS]
@@ -183,7 +183,7 @@ class Sink:
         consumer = self._consumer = Consumer(config)
         consumer.subscribe(self.topics, on_assign=self._on_assign)
         log.info("event=sink_started topics=%d store=%s", len(self.topics), self.store.path)
-        last_message = last_snapshot = self.clock()
+        last_message = last_upkeep = self.clock()
         dirty = False
         try:
             while not self._stopping:
@@ -200,20 +200,19 @@ class Sink:
                 elif self._idle_for(now, last_message) >= (self.until_idle or float("inf")):
                     log.info("event=idle seconds=%.1f", now - last_message)
                     break
-                if dirty and self.snapshot_every and now - last_snapshot >= self.snapshot_every:
+                if dirty and self.maintain_every and now - last_upkeep >= self.maintain_every:
+                    # Readers see each batch at its commit; this keeps the store tidy (small
+                    # files merged, old snapshots expired) and finishes erasures in the files.
                     self._finish_pending()
-                    self.store.publish_snapshot()
-                    last_snapshot, dirty = now, False
+                    self.store.checkpoint()
+                    last_upkeep, dirty = self.clock(), False
         finally:
-            if self._finish_pending():
-                dirty = True
+            self._finish_pending()
             consumer.close()
             if self._pool is not None:
                 self._pool.close()
             if self._writer is not None:
                 self._writer.shutdown(wait=True)
-            if dirty and self.snapshot_every:
-                self.store.publish_snapshot()
             log.info("event=sink_stopped %s", self.stats.line())
         if self.refused is not None:
             raise SinkRefused(

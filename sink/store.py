@@ -1,9 +1,9 @@
-"""The analytics store: one DuckDB file, its migrations, marts, and the one way rows get in.
+"""The analytics store: a DuckLake (or one DuckDB file), its migrations, marts, and the one way
+rows get in.
 
 `Store.append_batch` writes a batch of rows and the Kafka offsets it covers in ONE
 transaction, so a crash never loses or duplicates a row. The live sink and the offline replay
-both write through it. One writer per file; readers use `open_for_reading` (read-only, or the
-snapshot the sink refreshes while it holds the file).
+both write through it. One writer per store; readers use `open_for_reading` (sink/lake.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import subprocess
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
@@ -22,6 +21,17 @@ import duckdb
 import pyarrow as pa
 
 from sink.batch import BATCH_SCHEMAS, BatchBuilder, rows_to_table
+from sink.lake import (
+    CATALOG,
+    StoreError,
+    WriterLock,
+    attach,
+    is_lake,
+    open_for_reading,
+    scrub_catalog,
+)
+
+__all__ = ["MARTS", "Store", "StoreError", "migrations", "open_for_reading"]
 
 log = logging.getLogger("tierflow.sink.store")
 
@@ -48,6 +58,16 @@ LOCAL_DATE_OF = {
     "notifications": "created_at",
     "dead_letters": "failed_at",
 }
+# Each table's key: a row whose key is stored already is left out (the first version stands).
+# DuckLake has no constraints, so the writer keeps 64-bit hashes of the stored keys in memory.
+KEYS = {
+    "receipts": "receipt_id",
+    "member_events": "event_id",
+    "ledger": "entry_id",
+    "tier_changes": "event_id",
+    "notifications": "notification_id",
+    "dead_letters": "dead_letter_id",
+}
 # Tables with their own append statement (erasure-aware or upserts).
 _CUSTOM_APPEND = {
     "receipts": "append_receipts",
@@ -67,16 +87,21 @@ _APPEND_ORDER = (
     "dead_letters",
     "members",
 )
+# The columns holding personal data (erase_members.sql nulls them): after an erasure the files
+# of these tables are rewritten and the columns' catalog statistics forgotten.
+PERSONAL_COLUMNS = {
+    "members": ("name", "email", "phone"),
+    "member_events": ("name", "email", "phone"),
+    "notifications": ("recipient", "subject", "body"),
+    "dead_letters": ("error", "payload"),
+}
+# DuckLake upkeep: files under MERGE_BELOW bytes (each batch writes small ones) are merged;
+# snapshots older than KEEP (time travel) expire; files no snapshot needs any more are deleted
+# KEEP after that, so a reader's query shorter than KEEP never misses a file.
+MERGE_BELOW = 16 * 2**20
+KEEP = "10 minutes"
 
 Offsets = Mapping[tuple[str, int], int]
-
-
-class StoreError(Exception):
-    """A store problem a person can act on; `code` is stable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _sql(folder: str, name: str) -> str:
@@ -93,23 +118,8 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-def _locked_message(path: Path, error: Exception) -> str:
-    pid = re.search(r"PID (\d+)", str(error))
-    who = f"pid {pid[1]}" if pid else "another process"
-    return (
-        f"another tierflow sink ({who}) is writing {path}; analysts: open it read-only with "
-        f"duckdb.connect(path, read_only=True) once it stops, or query the snapshot "
-        f"{snapshot_path(path)} (tierflow kpis/member/report use it automatically)"
-    )
-
-
-def snapshot_path(path: Path) -> Path:
-    """Where the sink publishes a consistent read-only copy while it holds the file."""
-    return path.with_name(f"{path.stem}.snapshot{path.suffix or '.duckdb'}")
-
-
 class Store:
-    """The writer's handle on the DuckDB file (migrations applied, marts created)."""
+    """The writer's handle on the store (migrations applied, marts created, keys indexed)."""
 
     def __init__(
         self,
@@ -117,26 +127,41 @@ class Store:
         timezone: str,
         *,
         tiers: Sequence[tuple[str, int, Any]] = (),
+        keep: str = KEEP,
     ) -> None:
         """Open (or create) the store at `path` for writing; `timezone` is the program's.
 
-        `tiers` are the program's (name, threshold, multiplier) in order, for the marts that
-        need thresholds; given, they replace the stored ones.
+        `path` ending in `.ducklake` is a DuckLake (readers query it while the sink writes),
+        any other a single DuckDB file. `tiers` are the program's (name, threshold,
+        multiplier) in order, for the marts that need thresholds; given, they replace the
+        stored ones. `keep`: how long a DuckLake keeps old snapshots and unused files.
         """
         self.path = Path(path)
         self.timezone = timezone
+        self.lake = is_lake(self.path)
+        self.keep = keep
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._closed = False
-        self._con = self._connect()
-        self._con.execute("SET TimeZone = 'UTC'")
-        self.apply_migrations()
-        self._set_timezone(timezone)
-        if tiers:
-            self.set_tiers(tiers)
-        self.create_marts()
-        if self._meta("erasure_pending") == "true":
-            # A crash came between an erasure and its compaction: finish the job now.
-            self.compact()
+        self._lock = WriterLock(self.path) if self.lake else None
+        try:
+            new = not self.path.exists()
+            self._con = self._connect()
+            if self.lake and new:
+                # Every row in a Parquet file, none in the catalog: what erasure rewrites.
+                self._con.execute(f"CALL {CATALOG}.set_option('data_inlining_row_limit', 0)")
+            self.apply_migrations()
+            self._set_timezone(timezone)
+            if tiers:
+                self.set_tiers(tiers)
+            self.create_marts()
+            self._index_keys()
+            if self._meta("erasure_pending") == "true":
+                # A crash came between an erasure and the rewrite of its files: finish it now.
+                self.checkpoint()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
 
     @classmethod
     def from_program(cls, path: str | Path, program: Any) -> Store:
@@ -145,15 +170,18 @@ class Store:
         return cls(path, program.timezone, tiers=tiers)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()  # in memory: the key index; the store is attached to it
         try:
-            return duckdb.connect(str(self.path))
-        except duckdb.IOException as error:
-            if "lock" in str(error).lower():
-                raise StoreError("store_locked", _locked_message(self.path, error)) from None
+            attach(con, self.path, read_only=False)
+        except BaseException:
+            con.close()
             raise
+        con.execute("SET TimeZone = 'UTC'")
+        return con
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
+        """The writer's connection; the store is its default catalog (`tierflow`)."""
         return self._con
 
     # -- schema ---------------------------------------------------------------------------
@@ -163,41 +191,43 @@ class Store:
         con = self._con
         con.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+            "(version INTEGER NOT NULL, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
         )
         done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
         applied = []
         for version, name, sql in migrations():
             if version in done:
                 continue
-            con.execute("BEGIN")
-            try:
+            with self._transaction():
                 con.execute(sql)
                 con.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
             applied.append(version)
             log.info("event=migration_applied version=%03d name=%s", version, name)
         return applied
 
     def create_marts(self) -> None:
-        """(Re)create the mart views and macros from sink/marts/*.sql."""
-        for name in MARTS:
-            self._con.execute(_sql("marts", name))
+        """(Re)create the mart views and macros from sink/marts/*.sql (one transaction)."""
+        with self._transaction():
+            for name in MARTS:
+                self._con.execute(_sql("marts", name))
 
     def _meta(self, key: str) -> str | None:
         row = self._con.execute("SELECT value FROM sink_meta WHERE key = ?", [key]).fetchone()
         return None if row is None else str(row[0])
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._con.execute("DELETE FROM sink_meta WHERE key = ?", [key])
+        self._con.execute("INSERT INTO sink_meta VALUES (?, ?)", [key, value])
+
+    def _transaction(self) -> Any:
+        return _Transaction(self._con)
 
     def _set_timezone(self, timezone: str) -> None:
         stored = self._meta("timezone")
         if stored == timezone:
             return
         con = self._con
-        con.execute("BEGIN")
-        try:
+        with self._transaction():
             if stored is not None:
                 # The program moved zone: every local date moves with it.
                 for table, column in LOCAL_DATE_OF.items():
@@ -211,17 +241,12 @@ class Store:
                     {"tz": timezone},
                 )
                 log.info("event=timezone_changed old=%s new=%s", stored, timezone)
-            con.execute("INSERT OR REPLACE INTO sink_meta VALUES ('timezone', ?)", [timezone])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+            self._set_meta("timezone", timezone)
 
     def set_tiers(self, tiers: Sequence[tuple[str, int, Any]]) -> None:
         """Replace the stored program tiers with (name, threshold, multiplier), in order."""
         con = self._con
-        con.execute("BEGIN")
-        try:
+        with self._transaction():
             con.execute("DELETE FROM program_tiers")
             con.executemany(
                 "INSERT INTO program_tiers VALUES (?, ?, ?, ?)",
@@ -230,10 +255,16 @@ class Store:
                     for rank, (name, threshold, mult) in enumerate(tiers)
                 ],
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+
+    def _index_keys(self) -> None:
+        """Hash every stored key into the in-memory index (once per open)."""
+        started = time.perf_counter()
+        for table, key in KEYS.items():
+            self._con.execute(
+                f"CREATE OR REPLACE TABLE memory.main.seen_{table} AS "
+                f"SELECT hash({key}) AS h FROM {CATALOG}.main.{table}"
+            )
+        log.info("event=keys_indexed seconds=%.3f", time.perf_counter() - started)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -256,10 +287,11 @@ class Store:
         """Insert a batch and upsert the offsets it covers, in ONE transaction.
 
         `rows_by_table` maps a table name to an Arrow table in `BATCH_SCHEMAS[name]` (see
-        `BatchBuilder`) or to row dicts. Rows whose key is already stored are ignored, so a
-        replayed batch changes nothing; member snapshots replace the stored row. Anonymized
-        members (a `members` row with status closed, or a member event `anonymized`) have
-        their personal data erased from every table in the same transaction.
+        `BatchBuilder`) or to row dicts. Rows whose key is already stored (or came earlier in
+        the batch) are left out, so a replayed batch changes nothing; member snapshots replace
+        the stored row. Anonymized members (a `members` row with status closed, or a member
+        event `anonymized`) have their personal data erased from every table in the same
+        transaction.
         """
         tables = {
             name: rows if isinstance(rows, pa.Table) else rows_to_table(name, list(rows))
@@ -268,49 +300,92 @@ class Store:
         unknown = set(tables) - set(BATCH_SCHEMAS)
         if unknown:
             raise StoreError("unknown_table", f"no store table named {sorted(unknown)}")
+        tables = {name: table for name, table in tables.items() if table.num_rows}
         con = self._con
-        registered = []
-        con.execute("BEGIN")
+        batch = _Registered(con)
         try:
-            for name, table in tables.items():
-                if table.num_rows:
-                    con.register(f"batch_{name}", table)
-                    registered.append(f"batch_{name}")
-            erased = _erased_in(tables)
-            if erased.num_rows:
-                con.register("batch_erased", erased)
-                registered.append("batch_erased")
-                con.execute(_sql("queries", "erase_members"))
-            for name in _APPEND_ORDER:
-                table = tables.get(name)
-                if table is not None and table.num_rows:
-                    self._append(name)
-            if "dead_letters" in tables and tables["dead_letters"].num_rows:
-                con.execute(_sql("queries", "refuse_receipts"))
-            if offsets:
-                con.register("batch_offsets", _offsets_table(offsets))
-                registered.append("batch_offsets")
-                con.execute(_sql("queries", "upsert_offsets"))
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
+            with self._transaction():
+                erased = _erased_in(tables)
+                fresh = self._fresh_rows(tables, batch)
+                if erased.num_rows:
+                    batch.register("batch_erased", erased)
+                    con.execute(_sql("queries", "erase_members"))
+                for name in _APPEND_ORDER:
+                    if fresh.get(name) is not None and fresh[name].num_rows:
+                        self._append(name)
+                if offsets:
+                    batch.register("batch_offsets", _offsets_table(offsets))
+                    con.execute(_sql("queries", "upsert_offsets"))
+            with self._transaction():  # the index follows what was committed
+                for table, key in KEYS.items():
+                    if fresh.get(table) is not None and fresh[table].num_rows:
+                        con.execute(
+                            f"INSERT INTO memory.main.seen_{table} "
+                            f"SELECT hash({key}) FROM batch_{table}"
+                        )
         finally:
-            for view in registered:
-                con.unregister(view)
+            batch.unregister_all()
+
+    def _fresh_rows(self, tables: Mapping[str, pa.Table], batch: _Registered) -> dict[str, Any]:
+        """Register each batch table as `batch_<name>` without the rows already stored; the
+        tables as registered. A key whose hash is not in the index is new; one whose hash is
+        (a repeat, or a rare collision) is looked up in the table itself."""
+        con = self._con
+        fresh: dict[str, Any] = {}
+        for name, table in tables.items():
+            ordered = table.append_column("batch_row", pa.array(range(table.num_rows), pa.int64()))
+            key = KEYS.get(name)
+            if name == "dead_letters":
+                batch.register("batch_dead_letters", ordered)
+                ordered = con.execute(_sql("queries", "dead_letter_ids")).to_arrow_table()
+            if key is None:
+                fresh[name] = ordered
+                batch.register(f"batch_{name}", ordered.drop_columns(["batch_row"]))
+                continue
+            batch.register("batch_firsts", ordered)
+            firsts = con.execute(
+                f"SELECT * FROM batch_firsts "
+                f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY batch_row) = 1"
+            ).to_arrow_table()
+            batch.register("batch_firsts", firsts)
+            unseen = con.execute(
+                f"SELECT f.* FROM batch_firsts AS f "
+                f"ANTI JOIN memory.main.seen_{name} AS s ON s.h = hash(f.{key})"
+            ).to_arrow_table()
+            if unseen.num_rows < firsts.num_rows:
+                again = con.execute(
+                    f"SELECT f.* FROM batch_firsts AS f "
+                    f"SEMI JOIN memory.main.seen_{name} AS s ON s.h = hash(f.{key}) "
+                    f"ANTI JOIN {CATALOG}.main.{name} AS t ON t.{key} = f.{key}"
+                ).to_arrow_table()
+                unseen = pa.concat_tables([unseen, again])
+            fresh[name] = unseen
+            batch.register(f"batch_{name}", unseen.drop_columns(["batch_row"]))
+        lines = fresh.pop("receipt_lines", None)
+        if lines is not None and "receipts" in fresh:
+            # A receipt's lines go in with the receipt: none for a receipt stored before.
+            batch.register("batch_lines", lines)
+            kept = con.execute(_sql("queries", "new_receipt_lines")).to_arrow_table()
+            fresh["receipt_lines"] = kept
+            batch.register("batch_receipt_lines", kept)
+        return fresh
 
     def _append(self, name: str) -> None:
         custom = _CUSTOM_APPEND.get(name)
+        if name == "members":
+            self._con.execute(
+                "DELETE FROM members WHERE member_id IN (SELECT member_id FROM batch_members)"
+            )
         if custom is not None:
             sql = _sql("queries", custom)
         elif name in LOCAL_DATE_OF:
             time_column = LOCAL_DATE_OF[name]
             sql = (
-                f"INSERT OR IGNORE INTO {name} BY NAME SELECT *, "
+                f"INSERT INTO {name} BY NAME SELECT *, "
                 f"CAST(timezone($tz, {time_column}) AS DATE) AS local_date FROM batch_{name}"
             )
         else:
-            sql = f"INSERT OR IGNORE INTO {name} BY NAME SELECT * FROM batch_{name}"
+            sql = f"INSERT INTO {name} BY NAME SELECT * FROM batch_{name}"
         if "$tz" in sql:
             self._con.execute(sql, {"tz": self.timezone})
         else:
@@ -321,51 +396,73 @@ class Store:
         rows = self._con.execute('SELECT topic, "partition", next_offset FROM sink_offsets')
         return {(topic, partition): offset for topic, partition, offset in rows.fetchall()}
 
-    # -- keeping the file -----------------------------------------------------------------
+    # -- keeping the store ----------------------------------------------------------------
 
     def checkpoint(self) -> None:
-        """Write everything into the file; if personal data was erased, compact the file too,
-        so the erased values are gone from its bytes (a plain CHECKPOINT leaves freed blocks
-        holding old values)."""
-        if self._meta("erasure_pending") == "true":
-            self.compact()
-        else:
-            self._con.execute("CHECKPOINT")
+        """Keep the store tidy; after an erasure, make the erased values leave every file.
 
-    def compact(self) -> None:
-        """Rewrite the file from its live rows (a fresh file: no freed block survives)."""
+        A DuckLake merges the small files batches write, rewrites files most of whose rows
+        were replaced, expires snapshots older than `keep` and deletes the files no snapshot
+        needs since `keep`. After an erasure it also rewrites every file of the tables with
+        personal data that has a deleted row, expires every older snapshot, deletes the
+        unused files at once and vacuums the catalog. A single DuckDB file is checkpointed, or
+        after an erasure compacted (copied into a fresh file: freed blocks keep old bytes).
+        """
+        if not self.lake:
+            if self._meta("erasure_pending") == "true":
+                self.compact()
+            else:
+                self._con.execute("CHECKPOINT")
+            return
         started = time.perf_counter()
         con = self._con
-        con.execute("INSERT OR REPLACE INTO sink_meta VALUES ('erasure_pending', 'false')")
-        con.execute("CHECKPOINT")
+        con.execute(
+            f"CALL ducklake_merge_adjacent_files('{CATALOG}', max_file_size => {MERGE_BELOW})"
+        )
+        con.execute(f"CALL ducklake_rewrite_data_files('{CATALOG}', delete_threshold => 0.5)")
+        erasure = self._meta("erasure_pending") == "true"
+        if erasure:
+            for table in PERSONAL_COLUMNS:
+                con.execute(
+                    f"CALL ducklake_rewrite_data_files('{CATALOG}', '{table}', "
+                    "delete_threshold => 0)"
+                )
+            with self._transaction():
+                self._set_meta("erasure_pending", "false")
+            con.execute(f"CALL ducklake_expire_snapshots('{CATALOG}', older_than => now())")
+            con.execute(f"CALL ducklake_cleanup_old_files('{CATALOG}', cleanup_all => true)")
+            scrub_catalog(self.path, PERSONAL_COLUMNS)
+        else:
+            older = f"now() - INTERVAL '{self.keep}'"
+            con.execute(f"CALL ducklake_expire_snapshots('{CATALOG}', older_than => {older})")
+            con.execute(f"CALL ducklake_cleanup_old_files('{CATALOG}', older_than => {older})")
+        log.info(
+            "event=store_maintained erasure=%s seconds=%.3f",
+            str(erasure).lower(),
+            time.perf_counter() - started,
+        )
+
+    def compact(self) -> None:
+        """Rewrite a single DuckDB file from its live rows (a fresh file: no freed block)."""
+        started = time.perf_counter()
+        con = self._con
+        with self._transaction():
+            self._set_meta("erasure_pending", "false")
         fresh = self.path.with_name(f"{self.path.name}.compact")
         for leftover in (fresh, Path(f"{fresh}.wal")):
             leftover.unlink(missing_ok=True)
-        current = con.execute("SELECT current_database()").fetchone()
-        assert current is not None
         con.execute(f"ATTACH '{fresh}' AS tierflow_compact")
-        con.execute(f'COPY FROM DATABASE "{current[0]}" TO tierflow_compact')
+        con.execute(f"COPY FROM DATABASE {CATALOG} TO tierflow_compact")
+        con.execute("USE memory")
         con.execute("DETACH tierflow_compact")
-        con.close()
+        con.execute(f"DETACH {CATALOG}")
         os.replace(fresh, self.path)
         Path(f"{self.path}.wal").unlink(missing_ok=True)
-        self._con = self._connect()
-        self._con.execute("SET TimeZone = 'UTC'")
+        attach(con, self.path, read_only=False)
         log.info("event=store_compacted seconds=%.3f", time.perf_counter() - started)
 
-    def publish_snapshot(self) -> Path:
-        """Copy a consistent state of the file to `snapshot_path` for readers (atomic rename)."""
-        self.checkpoint()
-        target = snapshot_path(self.path)
-        partial = target.with_name(f"{target.name}.partial")
-        # Copied by another process: DuckDB's lock is a POSIX record lock, which this process
-        # would lose the moment it closed any descriptor of the file (as shutil.copyfile does).
-        subprocess.run(["cp", str(self.path), str(partial)], check=True, timeout=600)
-        os.replace(partial, target)
-        return target
-
     def close(self) -> None:
-        """Checkpoint (compacting if personal data was erased) and release the file; twice is
+        """Checkpoint (rewriting what an erasure left) and release the store; twice is
         harmless."""
         if self._closed:
             return
@@ -373,6 +470,8 @@ class Store:
             self.checkpoint()
         finally:
             self._con.close()
+            if self._lock is not None:
+                self._lock.release()
             self._closed = True
 
     def __enter__(self) -> Store:
@@ -380,6 +479,35 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Transaction:
+    """BEGIN ... COMMIT, or ROLLBACK on an error."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+
+    def __enter__(self) -> None:
+        self._con.execute("BEGIN")
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self._con.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+class _Registered:
+    """The Arrow tables registered as views for one batch, unregistered together."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._names: set[str] = set()
+
+    def register(self, name: str, table: pa.Table) -> None:
+        self._con.register(name, table)
+        self._names.add(name)
+
+    def unregister_all(self) -> None:
+        for name in self._names:
+            self._con.unregister(name)
 
 
 def _erased_in(tables: Mapping[str, pa.Table]) -> pa.Table:
@@ -418,26 +546,3 @@ def _offsets_table(offsets: Offsets) -> pa.Table:
             "next_offset": pa.array(next_offsets, pa.int64()),
         }
     )
-
-
-def open_for_reading(path: str | Path) -> tuple[duckdb.DuckDBPyConnection, Path]:
-    """A read-only connection for the CLI and analysts, and the file it reads.
-
-    While a sink holds the file, DuckDB refuses any other connection; then this reads the
-    snapshot the sink publishes. Raises StoreError `store_missing` / `store_locked`.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise StoreError(
-            "store_missing",
-            f"no analytics store at {path}: run `tierflow sink` (or `tierflow replay`) first",
-        )
-    try:
-        return duckdb.connect(str(path), read_only=True), path
-    except duckdb.IOException as error:
-        if "lock" not in str(error).lower():
-            raise
-        snapshot = snapshot_path(path)
-        if snapshot.exists():
-            return duckdb.connect(str(snapshot), read_only=True), snapshot
-        raise StoreError("store_locked", _locked_message(path, error)) from None

@@ -52,7 +52,11 @@ class Settings(BaseSettings):
 
     # The program file and the analytics store.
     program: Path = Path("streams/program.example.toml")
-    duckdb: Path = Path("data/tierflow.duckdb")
+    duckdb: Path = Field(
+        default=Path("data/tierflow.ducklake"),
+        description="the analytics store: a DuckLake catalog (*.ducklake; Parquet files in "
+        "*.ducklake.files/), read while the sink writes; any other name: one DuckDB file",
+    )
 
     # The Faust worker.
     app_id: str = "tierflow"

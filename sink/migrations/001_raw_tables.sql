@@ -1,11 +1,12 @@
 -- The contract's raw tables: one row per message the sink consumed, columns named after the
--- message fields. `local_date` is the event time's date in the program timezone, filled at
+-- message fields. No PRIMARY KEY: DuckLake has no constraints, so the store keeps each key
+-- unique itself (the `-- key` comments; sink/store.py, `KEYS`). `local_date` is the event time's date in the program timezone, filled at
 -- insert so the marts group by a plain DATE. `source_*` columns say where a fact came from
 -- (topic, partition, offset; a replay uses its file name, 0 and the line number), so marts can
 -- leave out the inputs the worker dead-lettered.
 
 CREATE TABLE receipts (
-    receipt_id          VARCHAR PRIMARY KEY,
+    receipt_id          VARCHAR NOT NULL,          -- key
     member_id           VARCHAR NOT NULL,
     store_id            VARCHAR NOT NULL,
     terminal_id         VARCHAR,
@@ -23,17 +24,16 @@ CREATE TABLE receipts (
 
 CREATE TABLE receipt_lines (
     receipt_id  VARCHAR NOT NULL,
-    line_no     INTEGER NOT NULL,                  -- 1-based position on the receipt
+    line_no     INTEGER NOT NULL,                  -- 1-based position on the receipt (key: both)
     sku         VARCHAR NOT NULL,
     category    VARCHAR NOT NULL,
     quantity    INTEGER NOT NULL,
     unit_price  DECIMAL(12, 2) NOT NULL,
-    amount      DECIMAL(12, 2) NOT NULL,
-    PRIMARY KEY (receipt_id, line_no)
+    amount      DECIMAL(12, 2) NOT NULL
 );
 
 CREATE TABLE member_events (
-    event_id                 VARCHAR PRIMARY KEY,
+    event_id                 VARCHAR NOT NULL,     -- key
     member_id                VARCHAR NOT NULL,
     type                     VARCHAR NOT NULL,
     occurred_at              TIMESTAMPTZ NOT NULL,
@@ -54,7 +54,7 @@ CREATE TABLE member_events (
 );
 
 CREATE TABLE ledger (
-    entry_id          VARCHAR PRIMARY KEY,
+    entry_id          VARCHAR NOT NULL,            -- key
     member_id         VARCHAR NOT NULL,
     occurred_at       TIMESTAMPTZ NOT NULL,
     local_date        DATE NOT NULL,
@@ -73,7 +73,7 @@ CREATE TABLE ledger (
 );
 
 CREATE TABLE tier_changes (
-    event_id          VARCHAR PRIMARY KEY,
+    event_id          VARCHAR NOT NULL,            -- key
     member_id         VARCHAR NOT NULL,
     from_tier         VARCHAR NOT NULL,
     to_tier           VARCHAR NOT NULL,
@@ -85,7 +85,7 @@ CREATE TABLE tier_changes (
 );
 
 CREATE TABLE notifications (
-    notification_id VARCHAR PRIMARY KEY,
+    notification_id VARCHAR NOT NULL,              -- key
     member_id       VARCHAR NOT NULL,
     channel         VARCHAR NOT NULL,              -- EMAIL | SMS
     template        VARCHAR NOT NULL,
@@ -99,7 +99,7 @@ CREATE TABLE notifications (
 -- A dead letter's identity: its source position, or (offset -1: from a file or the rules)
 -- its content, so a replayed batch cannot duplicate it.
 CREATE TABLE dead_letters (
-    dead_letter_id VARCHAR PRIMARY KEY,
+    dead_letter_id VARCHAR NOT NULL,               -- key
     source_topic   VARCHAR NOT NULL,
     "partition"    INTEGER NOT NULL,
     "offset"       BIGINT NOT NULL,
@@ -108,12 +108,15 @@ CREATE TABLE dead_letters (
     error          VARCHAR,                        -- may quote personal data: erased too
     payload        BLOB,                           -- the original bytes: erased too
     failed_at      TIMESTAMPTZ NOT NULL,
-    local_date     DATE NOT NULL
+    local_date     DATE NOT NULL,
+    -- The refused receipt, read from the payload of a letter without position (offset -1:
+    -- the offline replay, a rule rejection re-encoded), so stg_receipts leaves it out too.
+    receipt_id     VARCHAR
 );
 
 -- Current state per member, from the compacted `loyalty.members` topic (last write wins).
 CREATE TABLE members (
-    member_id           VARCHAR PRIMARY KEY,
+    member_id           VARCHAR NOT NULL,          -- key: one row per member
     status              VARCHAR NOT NULL,          -- active | blocked | closed
     tier                VARCHAR,
     balance             BIGINT,
@@ -126,34 +129,35 @@ CREATE TABLE members (
     updated_at          TIMESTAMPTZ NOT NULL,
     name                VARCHAR,                   -- personal data: null once anonymized
     email               VARCHAR,
-    phone               VARCHAR
+    phone               VARCHAR,
+    enrolled_on         DATE,                      -- program-timezone dates of the times
+    updated_on          DATE
 );
 
 -- The sink's own bookkeeping, committed in the same transaction as the rows.
 CREATE TABLE sink_offsets (
     topic       VARCHAR NOT NULL,
     "partition" INTEGER NOT NULL,
-    next_offset BIGINT NOT NULL,
-    PRIMARY KEY (topic, "partition")
+    next_offset BIGINT NOT NULL                    -- key: (topic, partition)
 );
 
 -- Members whose personal data was erased; holds no personal data itself. Rows for these
 -- members arriving later (a lagging topic) are stored with personal fields already null.
 CREATE TABLE erased_members (
-    member_id VARCHAR PRIMARY KEY,
+    member_id VARCHAR NOT NULL,                    -- key
     erased_at TIMESTAMPTZ NOT NULL
 );
 
 -- Store settings: the program timezone (`timezone`), a pending compaction (`erasure_pending`).
 CREATE TABLE sink_meta (
-    key   VARCHAR PRIMARY KEY,
+    key   VARCHAR NOT NULL,                        -- key
     value VARCHAR NOT NULL
 );
 
 -- The program's tiers, for marts that need order or thresholds (tier_at_risk).
 CREATE TABLE program_tiers (
-    rank       INTEGER PRIMARY KEY,                -- 0 = the first tier
-    name       VARCHAR NOT NULL UNIQUE,
+    rank       INTEGER NOT NULL,                   -- key; 0 = the first tier
+    name       VARCHAR NOT NULL,
     threshold  BIGINT NOT NULL,
     multiplier DECIMAL(12, 4) NOT NULL
 );

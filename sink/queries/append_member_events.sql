@@ -1,6 +1,6 @@
 -- Append a batch of member events. Members already erased arrive without personal data, so
--- a lagging topic cannot bring it back; a replayed event id is ignored.
-INSERT OR IGNORE INTO member_events BY NAME
+-- a lagging topic cannot bring it back; a stored event id was left out of the batch before.
+INSERT INTO member_events BY NAME
 SELECT
     b.* REPLACE (
         CASE WHEN e.member_id IS NULL THEN b.name END AS name,

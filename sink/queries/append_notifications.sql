@@ -1,6 +1,6 @@
 -- Append a batch of notifications; an erased member's arrive without recipient and text
 -- (templates may put the member's name in the subject or the body).
-INSERT OR IGNORE INTO notifications BY NAME
+INSERT INTO notifications BY NAME
 SELECT
     b.* REPLACE (
         CASE WHEN e.member_id IS NULL THEN b.recipient END AS recipient,

@@ -1,8 +1,10 @@
 -- Erase the personal data of the members in `batch_erased` from every table that holds it,
--- in the sink's transaction. The rows stay (facts keep the member id); the bytes leave the
--- file at the store's next compaction, which `erasure_pending` asks for.
-INSERT OR IGNORE INTO erased_members
-SELECT member_id, min(erased_at) FROM batch_erased GROUP BY member_id;
+-- in the sink's transaction. The rows stay (facts keep the member id); the old values leave
+-- the files at the store's next maintenance, which `erasure_pending` asks for.
+INSERT INTO erased_members
+SELECT member_id, min(erased_at) FROM batch_erased
+WHERE member_id NOT IN (SELECT member_id FROM erased_members)
+GROUP BY member_id;
 
 -- Anonymization is irreversible: the membership is closed whatever snapshot comes next.
 UPDATE members SET status = 'closed', name = NULL, email = NULL, phone = NULL
@@ -20,4 +22,5 @@ UPDATE dead_letters SET error = NULL, payload = NULL
 WHERE key IN (SELECT member_id FROM batch_erased)
   AND (error IS NOT NULL OR payload IS NOT NULL);
 
-INSERT OR REPLACE INTO sink_meta VALUES ('erasure_pending', 'true');
+DELETE FROM sink_meta WHERE key = 'erasure_pending';
+INSERT INTO sink_meta VALUES ('erasure_pending', 'true');

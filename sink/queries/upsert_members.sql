@@ -1,7 +1,7 @@
--- Upsert the batch's member snapshots: the last one per member in the batch wins, and it
--- replaces the stored row. An erased member stays closed, its personal data null, whatever
--- arrives.
-INSERT OR REPLACE INTO members BY NAME
+-- Insert the batch's member snapshots, after the store deleted the stored rows of the same
+-- members: the last one per member in the batch wins. An erased member stays closed, its
+-- personal data null, whatever arrives.
+INSERT INTO members BY NAME
 SELECT
     b.* EXCLUDE (batch_seq) REPLACE (
         CASE WHEN e.member_id IS NULL THEN b.status ELSE 'closed' END AS status,

@@ -1,2 +1,5 @@
 -- Record the next offset to read per topic partition, in the batch's transaction.
-INSERT OR REPLACE INTO sink_offsets BY NAME SELECT * FROM batch_offsets
+DELETE FROM sink_offsets
+WHERE (topic, "partition") IN (SELECT (topic, "partition") FROM batch_offsets);
+
+INSERT INTO sink_offsets BY NAME SELECT * FROM batch_offsets;

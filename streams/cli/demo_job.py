@@ -165,16 +165,21 @@ class Demo:
         )
 
     def reset_store(self) -> None:
-        """The demo's DuckDB file starts empty: it mirrors this run's topics only."""
+        """The demo's analytics store starts empty: it mirrors this run's topics only."""
+        import shutil
+
+        from sink.lake import data_path
+
         path = self.settings.duckdb
         path.parent.mkdir(parents=True, exist_ok=True)
-        for stale in (path, path.with_name(path.name + ".wal")):
-            stale.unlink(missing_ok=True)
+        for suffix in ("", ".wal", ".lock"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        shutil.rmtree(data_path(path), ignore_errors=True)
 
     def start_children(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.children.append(self._spawn("worker", ["worker", "--loglevel", "warning"]))
-        self.children.append(self._spawn("sink", ["sink", "--snapshot-every", "0"]))
+        self.children.append(self._spawn("sink", ["sink"]))
         self.console.print(
             f"started the worker (pid {self.children[0].process.pid}) and the sink "
             f"(pid {self.children[1].process.pid}); logs in {self.run_dir}/"
@@ -315,15 +320,15 @@ class Demo:
 
 def show_results(path: Path, report: Path, console: Console) -> None:
     """KPIs, the tier distribution, three members' explained feeds, and the report."""
-    import duckdb
-
+    from sink.lake import open_for_reading
     from sink.reading import query
     from sink.report import write_report
     from streams.cli.sink import kpis, member
 
     console.rule("KPIs")
     kpis(month=None, months=4, duckdb=path)
-    with duckdb.connect(str(path), read_only=True) as con:
+    con, _ = open_for_reading(path)
+    with con:
         tiers = query(con, "tier_counts")
         examples = list(dict.fromkeys(row["member_id"] for row in query(con, "example_members")))
         counts = query(con, "store_counts")

@@ -1,7 +1,8 @@
 """`tierflow sink`, `kpis`, `member ID` and `report`: the analytics side of the command line.
 
 Thin: settings and flags in, sink/ does the work. Store problems print their code and message
-and exit 2. The reading commands open DuckDB read-only (or the sink's snapshot).
+and exit 2. The reading commands open the store read-only: a DuckLake while the sink writes
+it, a single DuckDB file once no sink holds it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from typing import Annotated, Any
 import typer
 
 DuckDBPath = Annotated[
-    Path | None, typer.Option("--duckdb", help="the DuckDB file (TIERFLOW_DUCKDB)")
+    Path | None,
+    typer.Option(
+        "--duckdb",
+        help="the analytics store (TIERFLOW_DUCKDB): a DuckLake catalog (*.ducklake, its "
+        "Parquet files in *.ducklake.files/) or a single DuckDB file (any other name)",
+    ),
 ]
 
 
@@ -36,12 +42,9 @@ def _open_reader(duckdb_path: Path | None) -> Any:
 
     path = duckdb_path or _settings().duckdb
     try:
-        con, read = open_for_reading(path)
+        return open_for_reading(path)
     except StoreError as error:
         raise _fail(error.code, str(error)) from None
-    if read != path:
-        typer.secho(f"(the sink is writing {path}; reading its snapshot {read})", err=True)
-    return con, read
 
 
 def sink(
@@ -62,14 +65,22 @@ def sink(
     batch_size: Annotated[int, typer.Option(help="messages per DuckDB transaction, at most")] = (
         20_000
     ),
-    snapshot_every: Annotated[
-        float, typer.Option(help="seconds between read-only snapshots for analysts (0: none)")
+    maintain_every: Annotated[
+        float,
+        typer.Option(
+            "--maintain-every",
+            "--snapshot-every",
+            help="seconds between upkeep passes of the store: small files merged, old "
+            "snapshots expired, erasures finished in the files (0: only at stop). Readers see "
+            "each batch when it commits, whatever this is. --snapshot-every: its former name",
+        ),
     ] = 10.0,
     decode_workers: Annotated[
         int, typer.Option(help="processes decoding Avro into Arrow (0: in the sink's process)")
     ] = 0,
 ) -> None:
-    """Consume every tierflow topic into DuckDB (rows and offsets in one transaction)."""
+    """Consume every tierflow topic into the analytics store (rows and offsets in one
+    transaction)."""
     from sink.consumer import Sink, SinkRefused
     from sink.store import Store, StoreError
     from streams.program import ProgramError, load_program
@@ -98,7 +109,7 @@ def sink(
         store,
         batch_size=batch_size,
         until_idle=until_idle,
-        snapshot_every=snapshot_every,
+        maintain_every=maintain_every,
         decode_workers=decode_workers,
     )
     signal.signal(signal.SIGTERM, runner.stop)

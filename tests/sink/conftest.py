@@ -1,4 +1,5 @@
-"""Fixtures of the sink's tests: a fresh store, and one loaded with the hand-computed history."""
+"""Fixtures of the sink's tests: a fresh store in each format (a DuckLake, one DuckDB file),
+and one loaded with the hand-computed history."""
 
 from __future__ import annotations
 
@@ -11,10 +12,17 @@ from sink_dataset import TIERS, TIMEZONE, history
 from sink.batch import BatchBuilder
 from sink.store import Store
 
+FORMATS = ("ducklake", "duckdb")
+
+
+@pytest.fixture(params=FORMATS)
+def store_path(tmp_path: Path, request: pytest.FixtureRequest) -> Path:
+    return tmp_path / f"tierflow.{request.param}"
+
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store(tmp_path / "tierflow.duckdb", TIMEZONE, tiers=TIERS)
+def store(store_path: Path) -> Iterator[Store]:
+    opened = Store(store_path, TIMEZONE, tiers=TIERS)
     yield opened
     opened.close()
 

@@ -1,5 +1,5 @@
-"""The sink on the real broker: what was produced is what DuckDB holds, exactly once, even after
-the sink process is killed mid-stream and restarted."""
+"""The sink on the real broker: what was produced is what the store holds, exactly once, even
+after the sink process is killed mid-stream and restarted; readers follow it as it writes."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from agents.rules.events import LineItem, MemberEvent, MemberEventType, Receipt, ReceiptKind
@@ -31,7 +30,8 @@ from schemas.codec import Codec
 from schemas.errors import CODES
 from schemas.records import MemberSnapshot
 from sink.consumer import Sink, consumer_lag
-from sink.store import Store, snapshot_path
+from sink.lake import open_for_reading
+from sink.store import Store
 
 pytestmark = pytest.mark.integration
 
@@ -183,8 +183,8 @@ def test_the_sinks_tables_match_what_was_produced(
     ]
     _produce(settings, messages)
 
-    store = Store(tmp_path / "sink.duckdb", "America/New_York")
-    sink = Sink(settings, store, until_idle=3.0, snapshot_every=0, decode_workers=decode_workers)
+    store = Store(tmp_path / "sink.ducklake", "America/New_York")
+    sink = Sink(settings, store, until_idle=3.0, maintain_every=0, decode_workers=decode_workers)
     stats = sink.run()
 
     con = store.connection
@@ -245,17 +245,16 @@ def _sink_process(settings: Any, path: Path, *extra: str) -> subprocess.Popen[st
     )
 
 
-def _snapshot_receipts(path: Path) -> int:
-    snapshot = snapshot_path(path)
-    if not snapshot.exists():
+def _stored_receipts(path: Path) -> int:
+    """Receipts a reader sees in the lake while the sink writes it."""
+    if not path.exists():
         return 0
-    try:
-        con = duckdb.connect(str(snapshot), read_only=True)
-    except duckdb.Error:
-        return 0
+    con, _ = open_for_reading(path)
     try:
         row = con.execute("SELECT count(*) FROM receipts").fetchone()
         return int(row[0]) if row else 0
+    except Exception:  # the sink has not created its tables yet
+        return 0
     finally:
         con.close()
 
@@ -266,11 +265,11 @@ def test_a_killed_sink_restarts_with_no_duplicate_and_no_missing_row(
     settings = tierflow_settings(partitions=4)
     count = 30_000
     _produce(settings, _stream(count, Codec()))
-    path = tmp_path / "sink.duckdb"
+    path = tmp_path / "sink.ducklake"
 
-    first = _sink_process(settings, path, "--batch-size", "500", "--snapshot-every", "0.2")
+    first = _sink_process(settings, path, "--batch-size", "500", "--maintain-every", "1")
     try:
-        seen = _wait(lambda: _snapshot_receipts(path), 120, "the sink's first rows")
+        seen = _wait(lambda: _stored_receipts(path), 120, "the sink's first rows")
         assert seen < count, "the sink finished before it could be killed: make the stream longer"
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
@@ -279,11 +278,11 @@ def test_a_killed_sink_restarts_with_no_duplicate_and_no_missing_row(
             first.kill()
     assert first.returncode == -signal.SIGKILL
 
-    second = _sink_process(settings, path, "--until-idle", "3", "--snapshot-every", "0")
+    second = _sink_process(settings, path, "--until-idle", "3", "--maintain-every", "0")
     output, _ = second.communicate(timeout=300)
     assert second.returncode == 0, output
 
-    con = duckdb.connect(str(path), read_only=True)
+    con, _ = open_for_reading(path)
     receipts = con.execute("SELECT count(*), count(DISTINCT receipt_id), sum(total) FROM receipts")
     assert receipts.fetchone() == (count, count, sum(_receipt(i).total for i in range(count)))
     assert con.execute("SELECT count(*) FROM receipt_lines").fetchone() == (2 * count,)
@@ -296,15 +295,15 @@ def test_a_killed_sink_restarts_with_no_duplicate_and_no_missing_row(
     assert "@" not in output, "no personal data (or anything like it) in the sink's logs"
 
 
-def test_sigterm_stops_the_sink_after_its_batch_and_leaves_a_snapshot(
+def test_a_reader_follows_the_running_sink_and_sigterm_stops_it_after_its_batch(
     tierflow_settings: Callable[..., Any], tmp_path: Path
 ) -> None:
     settings = tierflow_settings(partitions=2)
     _produce(settings, _stream(500, Codec()))
-    path = tmp_path / "sink.duckdb"
-    sink = _sink_process(settings, path, "--snapshot-every", "0.5")
+    path = tmp_path / "sink.ducklake"
+    sink = _sink_process(settings, path)
     try:
-        _wait(lambda: _snapshot_receipts(path) == 500, 120, "all 500 receipts in the snapshot")
+        _wait(lambda: _stored_receipts(path) == 500, 120, "all 500 receipts seen by a reader")
         sink.send_signal(signal.SIGTERM)
         output, _ = sink.communicate(timeout=60)
     finally:
@@ -312,6 +311,6 @@ def test_sigterm_stops_the_sink_after_its_batch_and_leaves_a_snapshot(
             sink.kill()
     assert sink.returncode == 0, output
     assert "event=sink_stopped messages=1000" in output
-    con = duckdb.connect(str(path), read_only=True)
+    con, _ = open_for_reading(path)
     assert con.execute("SELECT count(*) FROM ledger").fetchone() == (500,)
     con.close()
