@@ -17,6 +17,8 @@ from agents.worker.ports import InputSource, MemberTable, Offsets, OutputSink
 
 log = logging.getLogger("tierflow.worker.checkpoint")
 
+COMMIT_TIMEOUT = 30.0  # seconds an input commit may take before it is tried again
+
 
 class Checkpoint:
     """The one commit path of the worker.
@@ -118,7 +120,11 @@ class Checkpoint:
 
     async def _commit(self, offsets: Offsets, epoch: int) -> None:
         try:
-            done = await self.inputs.commit(offsets, epoch)
+            done = await asyncio.wait_for(self.inputs.commit(offsets, epoch), COMMIT_TIMEOUT)
+        except TimeoutError:
+            # A commit that never answers must not hold back every later one.
+            log.warning("input_commit_timed_out epoch=%d seconds=%.0f", epoch, COMMIT_TIMEOUT)
+            done = False
         except Exception:  # the next flush tries again; a broken consumer stops Faust itself
             log.exception("input_commit_failed epoch=%d partitions=%d", epoch, len(offsets))
             done = False

@@ -156,3 +156,29 @@ def test_offsets_a_commit_failed_for_are_committed_by_the_next_flush() -> None:
     commits = [step for step in journal.steps if step.startswith("commit")]
     assert commits[0] == "commit {('r', 0): 5}@0" and commits[-1] == commits[0]
     assert point.commits == 1 and point.failed_commits == len(commits) - 1 >= 1
+
+
+def test_a_commit_that_never_answers_is_given_up_and_tried_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("agents.worker.checkpoint.COMMIT_TIMEOUT", 0.05)
+    journal = Journal()
+    hang = asyncio.Event()
+    answers = iter([False, True])
+
+    async def commit(offsets: Mapping[tuple[str, int], int], epoch: int) -> bool:
+        journal.steps.append(f"commit {dict(offsets)}@{epoch}")
+        if next(answers) is False:
+            await hang.wait()  # never set: the first commit hangs
+        return True
+
+    journal.commit = commit  # type: ignore[method-assign]
+    point = checkpoint(journal)
+
+    async def run() -> None:
+        await point.commit(result("M1"), {("r", 0): 5}, 0)
+        await point.flush(0, force=True)  # waits out the hung one (timed out), then again
+
+    asyncio.run(run())
+    assert [s for s in journal.steps if s.startswith("commit")] == ["commit {('r', 0): 5}@0"] * 2
+    assert (point.commits, point.failed_commits) == (1, 1)
