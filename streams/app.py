@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -148,34 +147,17 @@ def declare_member_table(app: faust.App, settings: Settings) -> Any:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class LiveWorker:
-    """What `create_app` built, for the worker command, tests and benches."""
-
-    app: Any
-    intake: Any  # streams.faust_adapter.intake.FaustInput
-    worker: Any  # agents.worker.loop.MemberWorker
-
-
 def create_app(settings: Settings) -> faust.App:
     return create_worker(settings).app
 
 
 def create_worker(settings: Settings) -> LiveWorker:
-    """The Faust app with the adapter installed and the worker registered as its agent."""
-    from faust.types import TP
-
+    """The Faust app with the adapter installed and the member worker as its agent."""
     from agents.worker.alignment import EventTimeAligner
-    from agents.worker.api import register_member_api
     from agents.worker.checkpoint import Checkpoint
     from agents.worker.loop import MemberWorker, WorkerConfig
-    from agents.worker.ticks import register_review_timer
     from schemas.codec import Codec
-    from streams.faust_adapter.intake import FaustInput
-    from streams.faust_adapter.internals import BulkRecovery, ConsumerHooks, install
-    from streams.faust_adapter.outputs import KafkaOutputs
-    from streams.faust_adapter.refill import RunReader
-    from streams.faust_adapter.table import FaustMemberTable
+    from streams.faust_adapter import AdapterConfig, adapt
     from streams.program import load_program
 
     program = load_program(settings.program)
@@ -185,108 +167,106 @@ def create_worker(settings: Settings) -> LiveWorker:
     app.topics.add(inputs)  # subscribed although no Faust stream iterates it
     table = declare_member_table(app, settings)
     kinds = {settings.topic(name): name for name in INPUT_TOPICS}
-
-    intake = FaustInput(
-        topics=frozenset(kinds),
-        runs=RunReader(settings.kafka_client_config()),
-        batch_size=settings.batch_size,
-        pulse=settings.batch_within,
-        highwater=lambda topic, partition: app.consumer.highwater(TP(topic, partition)),
-        earliest=lambda tps: app.consumer.earliest_offsets(*tps),
-    )
-    recovery = BulkRecovery(app, {table.changelog_topic.get_topic_name(): table})
-
-    def take(records: Any, epoch: int) -> Any:
-        return recovery.take(intake.take(records, epoch))
-
-    install(
+    topic_names = {name: settings.topic(name) for name in TOPIC_NAMES}
+    io = adapt(
         app,
-        ConsumerHooks(
-            epoch=intake.epoch_now,
-            take=take,
-            room=intake.room,
-            seeked=intake.seeked,
+        table,
+        AdapterConfig(
+            input_topics=frozenset(kinds),
+            topic_names=topic_names,
+            client_config=settings.kafka_client_config(),
+            batch_size=settings.batch_size,
+            pulse=settings.batch_within,
             fetch_max_wait_ms=round(settings.fetch_max_wait * 1000),
+            linger=settings.producer_linger,
         ),
     )
-
-    async def commit_offsets(offsets: Any) -> bool:
-        return bool(
-            await app.consumer.commit_offsets({TP(t, p): o for (t, p), o in offsets.items()})
-        )
-
-    intake.commit_offsets = commit_offsets
-    topic_names = {name: settings.topic(name) for name in TOPIC_NAMES}
-    outputs = KafkaOutputs(settings.kafka_client_config(), topic_names, settings.producer_linger)
-    members = FaustMemberTable(table, outputs)
-    checkpoint = Checkpoint(outputs, members, intake, settings.commit_interval)
+    checkpoint = Checkpoint(io.outputs, io.members, io.intake, settings.commit_interval)
     worker = MemberWorker(
         WorkerConfig(program, codec, kinds, topic_names, settings.partitions, settings.batch_size),
-        intake,
-        members,
-        EventTimeAligner(kinds, intake.lag),
+        io.intake,
+        io.members,
+        EventTimeAligner(kinds, io.intake.lag),
         checkpoint,
     )
+    live = LiveWorker(app, io, worker, checkpoint, settings)
+    live.register(inputs, table, program, codec)
+    return live
 
-    @app.task
-    async def connect_outputs() -> None:
-        topics = [*(settings.topic(name) for name in OUTPUT_TOPICS), members.changelog]
-        await asyncio.to_thread(outputs.connect, topics)
 
-    @app.agent(inputs, name="tierflow.members")
-    async def member_worker(stream: Any) -> None:
-        """The member worker: the adapter feeds it; the Faust stream stays unread."""
+class LiveWorker:
+    """The worker's parts, and how they hang on the Faust app: the agent that runs the
+    worker loop, the revoke and stop hooks, the timers and the member API."""
+
+    def __init__(
+        self, app: Any, io: Any, worker: Any, checkpoint: Any, settings: Settings
+    ) -> None:
+        self.app = app
+        self.io = io  # streams.faust_adapter.Adapter
+        self.intake = io.intake
+        self.worker = worker  # agents.worker.loop.MemberWorker
+        self.checkpoint = checkpoint
+        self.settings = settings
+
+    def register(self, inputs: Any, table: Any, program: Any, codec: Any) -> None:
+        from agents.worker.api import register_member_api
+        from agents.worker.ticks import register_review_timer
+
+        app, settings = self.app, self.settings
+        app.agent(inputs, name="tierflow.members")(self.run_worker)
+        app.on_partitions_revoked.connect(self.revoke)
+        app.before_stop = self.stop
+        app.task(self.connect_outputs)
+        app.timer(HEALTH_EVERY, name="tierflow.input_health")(self.log_input_health)
+        if settings.review_timer:
+            register_review_timer(
+                app,
+                codec,
+                settings.topic("review_ticks"),
+                settings.partitions,
+                program.zone,
+                settings.review_interval,
+            )
+        register_member_api(
+            app, program, table, self.io.members, self.serving, settings.partitions
+        )
+
+    async def run_worker(self, stream: Any) -> None:
+        """The member agent: the adapter feeds the worker; the Faust stream stays unread."""
         try:
-            await worker.run()
+            await self.worker.run()
         except Exception as error:  # a broken worker must not sit idle: stop, restart
-            await app.crash(error)
+            await self.app.crash(error)
             raise
 
-    @app.on_partitions_revoked.connect
-    async def revoke(sender: Any, revoked: Any, **kwargs: Any) -> None:
-        # A new epoch first (no batch of the old one starts its checkpoint), then wait for
-        # the one under way: its member records reach the changelog before any partition
-        # can move (agents/worker/checkpoint.py).
-        intake.revoke()
-        await checkpoint.settle()
+    async def revoke(self, sender: Any, revoked: Any, **kwargs: Any) -> None:
+        """A rebalance: a new epoch first (no batch of the old one starts its checkpoint),
+        then wait for the one under way: its member records reach the changelog before any
+        partition can move (agents/worker/checkpoint.py)."""
+        self.intake.revoke()
+        await self.checkpoint.settle()
 
-    async def stop() -> None:
-        # The batch under way finishes, its offsets and those waiting are committed; then
-        # Faust stops fetching, the tables and the consumer.
-        worker.stop()
-        epoch = intake.epoch
-        intake.close()
-        await checkpoint.settle()
-        await checkpoint.flush(epoch, force=True)
-        outputs.close()
-        intake.runs.close()
+    async def stop(self) -> None:
+        """Before Faust stops fetching, the tables and the consumer: the batch under way
+        finishes, and its offsets and those waiting are committed."""
+        self.worker.stop()
+        epoch = self.intake.epoch
+        self.intake.close()
+        await self.checkpoint.settle()
+        await self.checkpoint.flush(epoch, force=True)
+        self.io.close()
 
-    app.before_stop = stop
+    async def connect_outputs(self) -> None:
+        names = [*(self.settings.topic(name) for name in OUTPUT_TOPICS), self.io.members.changelog]
+        await asyncio.to_thread(self.io.outputs.connect, names)
 
-    @app.timer(HEALTH_EVERY, name="tierflow.input_health")
-    async def input_health() -> None:
-        status = intake.status() | {
-            "faust_flow_active": app.consumer.flow_active,
-            "rebalancing": app.rebalancing,
+    async def log_input_health(self) -> None:
+        status = self.intake.status() | {
+            "faust_flow_active": self.app.consumer.flow_active,
+            "rebalancing": self.app.rebalancing,
         }
         log.info("input_health %s", " ".join(f"{k}={v}" for k, v in status.items()))
 
-    if settings.review_timer:
-        register_review_timer(
-            app,
-            codec,
-            settings.topic("review_ticks"),
-            settings.partitions,
-            program.zone,
-            settings.review_interval,
-        )
-    receipts = settings.topic("receipts")
-    register_member_api(
-        app,
-        program,
-        table,
-        members,
-        lambda partition: (receipts, partition) in intake.assigned,
-        settings.partitions,
-    )
-    return LiveWorker(app, intake, worker)
+    def serving(self, partition: int) -> bool:
+        """Whether this worker's copy of a member partition is recovered and current."""
+        return (self.settings.topic("receipts"), partition) in self.intake.assigned
