@@ -198,9 +198,7 @@ class LiveWorker:
     """The worker's parts, and how they hang on the Faust app: the agent that runs the
     worker loop, the revoke and stop hooks, the timers and the member API."""
 
-    def __init__(
-        self, app: Any, io: Any, worker: Any, checkpoint: Any, settings: Settings
-    ) -> None:
+    def __init__(self, app: Any, io: Any, worker: Any, checkpoint: Any, settings: Settings) -> None:
         self.app = app
         self.io = io  # streams.faust_adapter.Adapter
         self.intake = io.intake
@@ -227,9 +225,7 @@ class LiveWorker:
                 program.zone,
                 settings.review_interval,
             )
-        register_member_api(
-            app, program, table, self.io.members, self.serving, settings.partitions
-        )
+        register_member_api(app, program, table, self.io.members, self.serving, settings.partitions)
 
     async def run_worker(self, stream: Any) -> None:
         """The member agent: the adapter feeds the worker; the Faust stream stays unread."""
