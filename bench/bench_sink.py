@@ -1,12 +1,18 @@
-"""The sink's ingest rate (topic -> committed DuckDB rows) and the marts' query times.
+"""The analytics store at size: publishing cost and readers' freshness, marts, ingest.
 
-`python -m bench.bench_sink [--receipts N] [--mart-receipts N] [--skip-ingest]`.
-Ingest: N receipts (3 lines each) and N ledger entries are produced to fresh topics, then the
-sink consumes them into an empty store; rows/s counts every stored row (receipt, line, ledger
-entry) from the first consumed message to the last commit. Baselines in the same run: the same
-rows as ready Arrow tables inserted into DuckDB with a plain INSERT (the store's ceiling), and
-the codec's decode rate of the same messages. Marts: a synthetic year at --mart-receipts
-receipts written straight into the tables; each mart fully read into Arrow, best of 3.
+`python -m bench.bench_sink [--publish-sizes N M] [--mart-receipts N] [--receipts N]
+[--skip-publish] [--skip-marts] [--skip-ingest]`.
+Publish: a DuckLake grown to each size (receipts; a member per 10) by bench/sink_synthetic.sql
+(rows written straight into the tables, not through Kafka), reopened (the writer indexes the
+stored keys), then --publish-batches sink batches of 20,000 messages (receipts with 3 lines,
+ledger entries, member snapshots of stored members, member events, dead letters) appended with
+the sink's own `Store.append_batch`, one upkeep pass (`Store.checkpoint`), while a reader
+process polls the lake: the cost per batch at each size, its ratio to the smallest size, and
+how old the data a reader sees can be. Marts: a synthetic year at --mart-receipts receipts in
+a DuckLake and in a single DuckDB file; each mart read whole into Arrow, best of 3, and the
+ratio lake / file. Ingest: N receipts (3 lines each) and N ledger entries produced to fresh
+topics, consumed by the sink into an empty DuckLake; baselines in the same run: a bare
+consumer, a plain DuckDB insert of the same Arrow tables, the codec's decode rate.
 Kafka: TIERFLOW_BOOTSTRAP_SERVERS if set, else an embedded broker of its own (ports 19292/3).
 """
 
@@ -15,6 +21,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +35,8 @@ import duckdb
 
 GOAL_ROWS_PER_S = 200_000
 GOAL_MART_S = 1.0
+GOAL_FRESH_S = 30.0
+GOAL_PUBLISH_RATIO = 1.5
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -39,32 +49,29 @@ def _best(run: Callable[[], object], rounds: int = 3) -> float:
     return best
 
 
-def marts(receipts: int, folder: Path) -> None:
-    from sink.store import MARTS, Store
-
-    path = folder / "marts.duckdb"
-    store = Store(path, "America/New_York")
+def _seed(store: Any, first: int, receipts: int, per_year: int) -> None:
+    """Add receipts [first, first + receipts) of the synthetic program (and their members)."""
     con = store.connection
-    started = time.perf_counter()
-    con.execute(f"SET VARIABLE receipts = {receipts}")
-    con.execute(f"SET VARIABLE members = {max(receipts // 10, 100)}")
+    for name, value in (
+        ("first", first),
+        ("receipts", receipts),
+        ("members", max((first + receipts) // 10, 100)),
+        ("per_year", per_year),
+    ):
+        con.execute(f"SET VARIABLE {name} = {value}")
     con.execute((REPO / "bench" / "sink_synthetic.sql").read_text("utf-8"))
-    con.execute("CHECKPOINT")
-    counts = {
-        table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        for table in ("receipts", "receipt_lines", "ledger", "members", "tier_changes")
-    }
-    print(
-        f"marts: synthetic store built in {time.perf_counter() - started:.1f} s: "
-        + ", ".join(f"{table} {count:,}" for table, count in counts.items())
-    )
+
+
+def _mart_times(con: Any) -> dict[str, tuple[float, int]]:
+    from sink.store import MARTS
+
     queries = {
         name: f"SELECT * FROM {name}" for name in MARTS if not name.startswith(("stg_", "kpis_"))
     }
     queries["member_activity (one member)"] = (
         "SELECT * FROM member_activity WHERE member_id = 'm42' ORDER BY occurred_at DESC"
     )
-    slowest = 0.0
+    times = {}
     for name, sql in queries.items():
         rows = 0
 
@@ -72,13 +79,260 @@ def marts(receipts: int, folder: Path) -> None:
             nonlocal rows
             rows = con.sql(sql).to_arrow_table().num_rows
 
-        seconds = _best(run)
+        times[name] = (_best(run), rows)
+    return times
+
+
+def marts(receipts: int, folder: Path) -> None:
+    from sink.lake import open_for_reading
+    from sink.store import Store
+
+    measured = {}
+    for kind in ("ducklake", "duckdb"):
+        path = folder / f"marts.{kind}"
+        store = Store(path, "America/New_York")
+        started = time.perf_counter()
+        _seed(store, 0, receipts, receipts)
+        store.close()
+        con, _ = open_for_reading(path)  # as a reader would, the writer gone
+        counts = {
+            table: con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            for table in ("receipts", "receipt_lines", "ledger", "members", "tier_changes")
+        }
+        print(
+            f"marts ({kind}): synthetic store built in {time.perf_counter() - started:.1f} s: "
+            + ", ".join(f"{table} {count:,}" for table, count in counts.items())
+        )
+        measured[kind] = _mart_times(con)
+        con.close()
+    slowest = 0.0
+    print(f"  {'mart':<30} {'DuckLake':>9} {'one file':>9} {'ratio':>6} {'rows':>10}")
+    for name, (seconds, rows) in measured["ducklake"].items():
+        single = measured["duckdb"][name][0]
         slowest = max(slowest, seconds)
         verdict = "ok" if seconds < GOAL_MART_S else "SLOW"
-        print(f"  {name:<30} {seconds * 1000:8.0f} ms  {rows:>9,} rows  {verdict}")
+        print(
+            f"  {name:<30} {seconds * 1000:6.0f} ms {single * 1000:6.0f} ms "
+            f"x{seconds / single:5.2f} {rows:>10,}  {verdict}"
+        )
     verdict = "meets" if slowest < GOAL_MART_S else "misses"
-    print(f"marts {verdict} the < {GOAL_MART_S:.0f} s goal (slowest {slowest:.2f} s)")
-    store.close()
+    print(
+        f"marts on the DuckLake {verdict} the < {GOAL_MART_S:.0f} s goal at {receipts:,} receipts "
+        f"(slowest {slowest:.2f} s)"
+    )
+
+
+# A reader process: prints when the lake shows more committed offsets (the sink's batches).
+_READER = """
+import sys, time
+from sink.lake import open_for_reading
+con, _ = open_for_reading(sys.argv[1])
+last = None
+while True:
+    seen = con.execute("SELECT coalesce(sum(next_offset), 0) FROM sink_offsets").fetchone()[0]
+    if seen != last:
+        print(time.time(), seen, flush=True)
+        last = seen
+    if seen >= int(sys.argv[2]):
+        break
+    time.sleep(0.05)
+"""
+
+
+def _sink_batch(size: int, batch: int, members: int) -> tuple[dict[str, Any], dict[Any, int]]:
+    """One sink batch of 20,000 messages as the sink builds it, and the offsets it covers."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from sink.batch import BatchBuilder
+
+    builder = BatchBuilder()
+    start = datetime(2025, 1, 1, 12, tzinfo=UTC)
+    per_kind = 6_000
+    for i in range(per_kind):
+        n = batch * per_kind + i
+        member = f"m{(n * 7919) % members}"
+        when = start + timedelta(seconds=n)
+        lines = [
+            {
+                "sku": f"sku-{k}",
+                "category": category,
+                "quantity": 1,
+                "unit_price": Decimal("4.50"),
+                "amount": Decimal("4.50"),
+            }
+            for k, category in enumerate(("grocery", "home", "apparel"))
+        ]
+        position = ("pos.receipts", n % 8, size + n)
+        builder.add(
+            "Receipt",
+            {
+                "receipt_id": f"b{size}-{n}",
+                "member_id": member,
+                "store_id": f"s{n % 50}",
+                "terminal_id": "t1",
+                "occurred_at": when,
+                "currency": "USD",
+                "kind": "SALE",
+                "original_receipt_id": None,
+                "total": Decimal("13.50"),
+                "lines": lines,
+            },
+            position,
+        )
+        builder.add(
+            "LedgerEntry",
+            {
+                "entry_id": f"bl{size}-{n}",
+                "member_id": member,
+                "occurred_at": when,
+                "kind": "EARN",
+                "points": 13,
+                "qualifying_points": 13,
+                "balance_after": n,
+                "tier": "Member",
+                "multiplier": Decimal(1),
+                "receipt_id": f"b{size}-{n}",
+                "description": "Member (x1)",
+            },
+        )
+        builder.add(
+            "MemberSnapshot",
+            {
+                "member_id": member,
+                "status": "active",
+                "tier": "Member",
+                "balance": n,
+                "qualifying_points": n % 9000,
+                "next_tier": "Silver",
+                "points_to_next_tier": 10_000 - n % 9000,
+                "points_at_risk_30d": 0,
+                "multiplier": Decimal(1),
+                "enrolled_at": start,
+                "updated_at": when,
+                "name": f"Member {member}",
+                "email": f"{member}@example.org",
+                "phone": None,
+            },
+        )
+        if i < 1_990:
+            builder.add(
+                "MemberEvent",
+                {
+                    "event_id": f"be{size}-{n}",
+                    "member_id": member,
+                    "type": "points_adjusted",
+                    "occurred_at": when,
+                    "points": 5,
+                    "actor": "agent-1",
+                    "reason": "goodwill",
+                    "counts_toward_qualifying": False,
+                },
+                ("loyalty.member-events", n % 8, size + n),
+            )
+        elif i < 2_000:
+            builder.add(
+                "DeadLetter",
+                {
+                    "source_topic": "pos.receipts",
+                    "partition": position[1],
+                    "offset": position[2],
+                    "key": member.encode(),
+                    "error_code": "invalid_receipt",
+                    "error": "total",
+                    "payload": b"",
+                    "failed_at": when,
+                },
+            )
+    offsets = {(topic, p): (batch + 1) * per_kind for topic in ("pos", "ledger") for p in range(8)}
+    return builder.tables(), offsets
+
+
+def publish(sizes: list[int], batches: int, folder: Path) -> None:
+    from sink.lake import data_path
+    from sink.store import Store
+
+    path = folder / "publish.ducklake"
+    grown = 0
+    results: dict[int, dict[str, float]] = {}
+    for size in sorted(sizes):
+        store = Store(path, "America/New_York")
+        started = time.perf_counter()
+        while grown < size:
+            chunk = min(1_000_000, size - grown)
+            _seed(store, grown, chunk, max(sizes))
+            grown += chunk
+        store.checkpoint()
+        store.close()
+        seeded = time.perf_counter() - started
+        opened = time.perf_counter()
+        store = Store(path, "America/New_York")  # the writer indexes the stored keys
+        opened = time.perf_counter() - opened
+        files = list(data_path(path).rglob("*.parquet"))
+        print(
+            f"publish at {size:,} receipts: seeded by bench/sink_synthetic.sql (straight into the "
+            f"lake, not through Kafka) in {seeded:.0f} s; {len(files):,} Parquet files, "
+            f"{sum(f.stat().st_size for f in files) / 2**20:,.0f} MiB; writer opened (keys "
+            f"indexed) in {opened:.1f} s"
+        )
+        stored = store.stored_offsets()
+        prepared = []
+        for k in range(batches):
+            tables, offsets = _sink_batch(size, k, max(size // 10, 100))
+            # Offsets go on from the stored ones: each batch's total is what a reader waits for.
+            prepared.append((tables, {key: stored.get(key, 0) + v for key, v in offsets.items()}))
+        reader = subprocess.Popen(
+            [sys.executable, "-c", _READER, str(path), str(sum(prepared[-1][1].values()))],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        assert reader.stdout is not None
+        reader.stdout.readline()  # the reader is attached
+        costs, begun, done = [], [], []
+        for tables, offsets in prepared:
+            begun.append(time.time())
+            start = time.perf_counter()
+            store.append_batch(tables, offsets)
+            costs.append(time.perf_counter() - start)
+            done.append(time.time())
+        upkeep = time.perf_counter()
+        store.checkpoint()
+        upkeep = time.perf_counter() - upkeep
+        store.close()
+        seen = [line.split() for line in reader.communicate(timeout=120)[0].splitlines()]
+        ages = []
+        for k, (_, offsets) in enumerate(prepared):
+            wanted = sum(offsets.values())
+            visible = min(float(t) for t, total in seen if int(total) >= wanted)
+            ages.append(visible - begun[k])
+        rows = sum(t.num_rows for t in prepared[0][0].values())
+        results[size] = {
+            "median": statistics.median(costs),
+            "max": max(costs),
+            "upkeep": upkeep,
+            "age": max(ages),
+        }
+        print(
+            f"  {batches} batches of 20,000 messages ({rows:,} rows each): commit median "
+            f"{results[size]['median']:.3f} s, max {results[size]['max']:.3f} s; one upkeep pass "
+            f"{upkeep:.2f} s; a reader saw each batch at most {max(ages):.2f} s after the sink "
+            f"began to write it"
+        )
+    smallest = min(results)
+    for size, result in sorted(results.items()):
+        ratio = result["median"] / results[smallest]["median"]
+        upkeep_ratio = result["upkeep"] / max(results[smallest]["upkeep"], 1e-9)
+        print(
+            f"publish cost at {size:,} / at {smallest:,} receipts: x{ratio:.2f} per batch "
+            f"(goal <= x{GOAL_PUBLISH_RATIO}), x{upkeep_ratio:.2f} per upkeep pass; readers' "
+            f"data at most {result['age']:.1f} s old (goal <= {GOAL_FRESH_S:.0f} s)"
+        )
+    largest = max(results)
+    ratio = results[largest]["median"] / results[smallest]["median"]
+    fresh = max(result["age"] for result in results.values())
+    verdict = "meets" if ratio <= GOAL_PUBLISH_RATIO and fresh <= GOAL_FRESH_S else "misses"
+    print(f"publishing {verdict} its goals (x{ratio:.2f}, {fresh:.1f} s)")
 
 
 def _settings(folder: Path) -> tuple[Any, Callable[[], None]]:
@@ -239,8 +493,8 @@ def ingest(count: int, folder: Path, decode_workers: list[int]) -> None:
         )
         best = 0.0
         for workers in decode_workers:
-            store = Store(folder / f"ingest{workers}.duckdb", "America/New_York")
-            sink = Sink(settings, store, until_idle=2.0, snapshot_every=0, decode_workers=workers)
+            store = Store(folder / f"ingest{workers}.ducklake", "America/New_York")
+            sink = Sink(settings, store, until_idle=2.0, maintain_every=0, decode_workers=workers)
             stats = sink.run()
             store.close()
             assert stats.first_message is not None and stats.last_commit is not None
@@ -263,6 +517,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--receipts", type=int, default=100_000, help="ingest: receipts")
     parser.add_argument("--mart-receipts", type=int, default=1_000_000)
+    parser.add_argument(
+        "--publish-sizes", type=int, nargs="+", default=[1_000_000, 10_000_000], help="receipts"
+    )
+    parser.add_argument("--publish-batches", type=int, default=10)
+    parser.add_argument("--skip-publish", action="store_true")
+    parser.add_argument("--skip-marts", action="store_true")
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument(
         "--decode-workers", type=int, nargs="+", default=[0, 2], help="sink runs to measure"
@@ -270,11 +530,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     print(
         f"python {platform.python_version()} duckdb {duckdb.__version__} on "
-        f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}"
+        f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+        f"load {os.getloadavg()[0]:.2f}"
     )
-    with tempfile.TemporaryDirectory(prefix="tierflow-bench-") as temporary:
+    with tempfile.TemporaryDirectory(prefix="tierflow-bench-", dir=REPO / "data") as temporary:
         folder = Path(temporary)
-        marts(args.mart_receipts, folder)
+        if not args.skip_publish:
+            publish(args.publish_sizes, args.publish_batches, folder)
+        if not args.skip_marts:
+            marts(args.mart_receipts, folder)
         if not args.skip_ingest:
             ingest(args.receipts, folder, args.decode_workers)
 

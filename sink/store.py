@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sink.batch import BATCH_SCHEMAS, BatchBuilder, rows_to_table
 from sink.lake import (
@@ -343,19 +344,14 @@ class Store:
                 batch.register(f"batch_{name}", ordered.drop_columns(["batch_row"]))
                 continue
             batch.register("batch_firsts", ordered)
-            firsts = con.execute(
-                f"SELECT * FROM batch_firsts "
-                f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY batch_row) = 1"
-            ).to_arrow_table()
-            batch.register("batch_firsts", firsts)
-            unseen = con.execute(
-                f"SELECT f.* FROM batch_firsts AS f "
-                f"ANTI JOIN memory.main.seen_{name} AS s ON s.h = hash(f.{key})"
-            ).to_arrow_table()
-            if unseen.num_rows < firsts.num_rows:
+            firsts = con.execute(_sql("queries", "first_arrivals").format(table=name, key=key))
+            marked = firsts.to_arrow_table()
+            hashed = marked["hashed_before"]
+            unseen = marked.filter(pc.invert(hashed)).drop_columns(["hashed_before"])
+            if pc.any(hashed).as_py():  # a repeat, or a rare hash collision: ask the table
+                batch.register("batch_firsts", marked.filter(hashed))
                 again = con.execute(
-                    f"SELECT f.* FROM batch_firsts AS f "
-                    f"SEMI JOIN memory.main.seen_{name} AS s ON s.h = hash(f.{key}) "
+                    f"SELECT f.* EXCLUDE (hashed_before) FROM batch_firsts AS f "
                     f"ANTI JOIN {CATALOG}.main.{name} AS t ON t.{key} = f.{key}"
                 ).to_arrow_table()
                 unseen = pa.concat_tables([unseen, again])
@@ -512,8 +508,6 @@ class _Registered:
 
 def _erased_in(tables: Mapping[str, pa.Table]) -> pa.Table:
     """(member_id, erased_at) of the members this batch anonymizes."""
-    import pyarrow.compute as pc
-
     parts = []
     events = tables.get("member_events")
     if events is not None and events.num_rows:
