@@ -51,15 +51,20 @@ def campaign_bonuses(
     tier_before: str,
     local: datetime,
     eligible_lines: tuple[LineItem, ...],
+    eligible: Decimal,
 ) -> list[tuple[Campaign, int]]:
-    """Each campaign's bonus for this receipt, after the member's cap; zero bonuses left out."""
+    """Each campaign's bonus for this receipt, after the member's cap; zero bonuses left out.
+
+    `eligible` is the receipt's eligible amount: what a campaign of every line matches (a sum
+    below zero, counted as zero there, gives no bonus either way).
+    """
     bonuses: list[tuple[Campaign, int]] = []
     for campaign in version.campaigns:
         if not campaign_is_on(campaign, tier_before, local):
             continue
-        points = campaign_bonus(
-            campaign, matching_amount(campaign, eligible_lines), version.points_per_unit
-        )
+        every_line = not campaign.categories and not campaign.skus
+        matching = eligible if every_line else matching_amount(campaign, eligible_lines)
+        points = campaign_bonus(campaign, matching, version.points_per_unit)
         if campaign.max_bonus_per_member is not None:
             room = campaign.max_bonus_per_member - state.campaign_bonus.get(campaign.id, 0)
             points = min(points, max(0, room))

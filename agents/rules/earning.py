@@ -61,7 +61,7 @@ def earn(
     position = tier_index(version, state.tier) or 0  # a tier the version lacks earns as the first
     tier = version.tiers[position]
     earned = round_half_up(base * tier.multiplier)
-    bonuses = campaign_bonuses(state, version, tier.name, local, eligible_lines)
+    bonuses = campaign_bonuses(state, version, tier.name, local, eligible_lines, eligible)
     bonus_points = sum([points for _, points in bonuses]) if bonuses else 0
     qualifying = qualifying_for_sale(
         version.qualifying_basis, base, earned + bonus_points, eligible
@@ -85,7 +85,8 @@ def earn(
         ),
     )
     credit_lot(state, earned, expires_on)
-    credit_campaign_bonuses(state, out, receipt, bonuses, tier, expires_on)
+    if bonuses:
+        credit_campaign_bonuses(state, out, receipt, bonuses, tier, expires_on)
     state.receipts[receipt.receipt_id] = ReceiptRecord.of(
         fingerprint,
         receipt.occurred_at,

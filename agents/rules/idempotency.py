@@ -13,13 +13,14 @@ from decimal import Decimal
 from enum import Enum
 from hashlib import blake2b
 
-from agents.rules.events import LineItem, MemberEvent, Receipt
+from agents.rules.events import LineItem, MemberEvent, Receipt, ReceiptKind
 from agents.rules.memo import derived
 from agents.rules.program import Program
 from agents.rules.state import MemberState, epoch_micros, epoch_seconds
 from agents.rules.window import day_start, first_counted
 
 _EVENT_FIELDS = tuple(f.name for f in fields(MemberEvent))
+_KINDS = {kind: kind.value for kind in ReceiptKind}  # `.value` is a Python property: slower
 
 
 class Seen(Enum):
@@ -32,8 +33,30 @@ def _money(value: Decimal) -> str:
     return str(value.normalize())  # 10.0 and 10.00 are the same money
 
 
+# Totals' texts by the Decimal's identity, like the lines' below: the codec shares the Decimal
+# of an amount it has read before.
+_MONEY_TEXTS: dict[int, tuple[Decimal, str]] = {}
+_MONEY_TEXTS_LIMIT = 1 << 14
+
+
+def _money_text(value: Decimal) -> str:
+    known = _MONEY_TEXTS.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    text = _money(value)
+    if len(_MONEY_TEXTS) >= _MONEY_TEXTS_LIMIT:
+        _MONEY_TEXTS.clear()  # rare: simplest bound
+    _MONEY_TEXTS[id(value)] = (value, text)
+    return text
+
+
+_BLAKE2B_8 = blake2b(digest_size=8)  # copied, not built: keyword construction costs double
+
+
 def _digest(text: str) -> bytes:
-    return blake2b(text.encode(), digest_size=8).digest()
+    digest = _BLAKE2B_8.copy()
+    digest.update(text.encode())
+    return digest.digest()
 
 
 # The text of a line, by the line's identity: the codec shares the `LineItem` of a line seen
@@ -62,8 +85,8 @@ def receipt_fingerprint(receipt: Receipt) -> bytes:
     lines = "\x1e".join([_line_text(line) for line in receipt.lines])
     return _digest(
         f"{receipt.receipt_id}\x1f{receipt.member_id}\x1f{receipt.store_id}\x1f"
-        f"{epoch_micros(receipt.occurred_at)}\x1f{receipt.currency}\x1f{receipt.kind.value}\x1f"
-        f"{_money(receipt.total)}\x1f{receipt.terminal_id}\x1f{receipt.original_receipt_id}"
+        f"{epoch_micros(receipt.occurred_at)}\x1f{receipt.currency}\x1f{_KINDS[receipt.kind]}\x1f"
+        f"{_money_text(receipt.total)}\x1f{receipt.terminal_id}\x1f{receipt.original_receipt_id}"
         f"\x1d{lines}"
     )
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 
@@ -84,14 +85,21 @@ class ProgramVersion:
     returns_match_days: int = 7
     auto_enroll: bool = True
     templates: Templates = Templates()
-    # Tier name -> position (the first of a repeated name), for `tiers.tier_index`.
+    # Derived from `tiers`, for `agents.rules.tiers`: name -> position (the first of a
+    # repeated name), the thresholds, and whether they strictly increase (a loaded program's
+    # always do).
     positions: dict[str, int] = field(init=False, repr=False, compare=False)
+    thresholds: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    thresholds_increase: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         positions: dict[str, int] = {}
         for index, tier in enumerate(self.tiers):
             positions.setdefault(tier.name, index)
+        thresholds = tuple(tier.threshold for tier in self.tiers)
         object.__setattr__(self, "positions", positions)
+        object.__setattr__(self, "thresholds", thresholds)
+        object.__setattr__(self, "thresholds_increase", all(a < b for a, b in pairwise(thresholds)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +116,8 @@ class Program:
     def version_at(self, local: datetime) -> ProgramVersion:
         """The version in force at a naive local datetime."""
         current = self.versions[0]
+        if len(self.versions) == 1:
+            return current  # the usual program
         for version in self.versions[1:]:
             if version.effective_from is not None and version.effective_from <= local:
                 current = version

@@ -9,7 +9,7 @@ never exceeds what the sale earned, and three returns of a third take back exact
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from agents.rules.earning import split_lines
@@ -23,7 +23,7 @@ from agents.rules.program import Program, QualifyingBasis, Tier
 from agents.rules.qualifying import take_back
 from agents.rules.state import MemberState, ReceiptRecord, money_value
 from agents.rules.tiers import rate_label
-from agents.rules.window import add_months, day_start
+from agents.rules.window import add_months, day_start, days_delta
 
 
 def receive_return(
@@ -178,7 +178,7 @@ def match_pending_returns(state: MemberState, out: Outputs, sale_id: str, progra
 def unmatched_on(receipt: Receipt, program: Program) -> date:
     """The review that gives up on a waiting return: its local date + `returns.match_days`."""
     local = program.local(receipt.occurred_at)
-    return local.date() + timedelta(days=program.version_at(local).returns_match_days)
+    return local.date() + days_delta(program.version_at(local).returns_match_days)
 
 
 def give_up_waiting_returns(state: MemberState, out: Outputs, day: date, program: Program) -> None:

@@ -8,7 +8,7 @@ live worker reviews the member, so the member's snapshot shows them at risk.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 
 from agents.rules.idempotency import forget_beyond_horizon
 from agents.rules.ledger import post
@@ -21,7 +21,7 @@ from agents.rules.returns import give_up_waiting_returns, unmatched_on
 from agents.rules.state import MemberState, MemberStatus
 from agents.rules.tier_change import change_tier
 from agents.rules.tiers import current_tier, supported_tier_index, tier_index
-from agents.rules.window import ONE_DAY, add_months, day_start, review_date_of
+from agents.rules.window import ONE_DAY, add_months, day_start, days_delta, review_date_of
 
 
 def version_on(program: Program, day: date) -> ProgramVersion:
@@ -68,6 +68,8 @@ def _tier_review_due(state: MemberState, version: ProgramVersion, through: date)
     """When a tier above what the window supports may fall: the next day, the end of a hold, or
     a month after the last `one_down` step (any review before that drops a level as well)."""
     current = tier_index(version, state.tier)
+    if current == 0:
+        return None  # the first tier: nothing to fall to (and no points to count)
     if current is not None and current <= supported_tier_index(version, state.qualifying_points):
         return None
     due = through + ONE_DAY
@@ -93,7 +95,7 @@ def _next_reminder_date(
         return None
     if state.status is not MemberStatus.ACTIVE:
         return None
-    lead = timedelta(days=days)
+    lead = days_delta(days)
     later = through + lead
     if soonest > later:
         return soonest - lead

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from agents.rules.points import multiplier_text
 from agents.rules.program import ProgramVersion, Tier
 
@@ -13,9 +15,12 @@ def tier_index(version: ProgramVersion, name: str) -> int | None:
 
 def supported_tier_index(version: ProgramVersion, qualifying_points: int) -> int:
     """The highest tier whose threshold is met (inclusive: 25,000 QP reach a 25,000 tier)."""
+    thresholds = version.thresholds
+    if version.thresholds_increase:  # as a loaded program's always do: a binary search
+        return max(0, bisect_right(thresholds, qualifying_points) - 1)
     supported = 0
-    for index, tier in enumerate(version.tiers):
-        if tier.threshold <= qualifying_points:
+    for index, threshold in enumerate(thresholds):
+        if threshold <= qualifying_points:
             supported = index
     return supported
 
@@ -38,6 +43,19 @@ def points_to_next_tier(version: ProgramVersion, name: str, qualifying_points: i
     return 0 if upper is None else max(0, upper.threshold - qualifying_points)
 
 
+# Labels by tier identity (a program has a handful of tiers); each entry holds its tier, so
+# the id cannot be reused while the entry lives.
+_LABELS: dict[int, tuple[Tier, str]] = {}
+_LABELS_LIMIT = 1024
+
+
 def rate_label(tier: Tier) -> str:
     """`Gold (x2)`: the tier and multiplier a ledger entry was earned at."""
-    return f"{tier.name} (x{multiplier_text(tier.multiplier)})"
+    known = _LABELS.get(id(tier))
+    if known is not None and known[0] is tier:
+        return known[1]
+    label = f"{tier.name} (x{multiplier_text(tier.multiplier)})"
+    if len(_LABELS) >= _LABELS_LIMIT:
+        _LABELS.clear()
+    _LABELS[id(tier)] = (tier, label)
+    return label

@@ -9,8 +9,10 @@ from decimal import Decimal
 from agents.rules.program import Program
 from agents.rules.qualifying import points_at_risk, qualifying_points_on
 from agents.rules.review import version_on
-from agents.rules.state import MemberState
+from agents.rules.state import MemberState, MemberStatus
 from agents.rules.tiers import current_tier, next_tier, points_to_next_tier
+
+_STATUS_TEXTS = {status: status.value for status in MemberStatus}  # no `.value` property call
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,7 @@ def member_view(state: MemberState, program: Program, as_of: date) -> MemberView
     upper = next_tier(version, state.tier)
     return MemberView(
         member_id=state.member_id,
-        status=state.status.value,
+        status=_STATUS_TEXTS[state.status],
         tier=state.tier,
         balance=state.balance,
         qualifying_points=qualifying,
