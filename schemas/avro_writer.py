@@ -13,9 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from enum import StrEnum
+from typing import Any, Final, TypeVar
 
-from agents.rules.outputs import LedgerEntry, Notification, TierChange
+from agents.rules.outputs import (
+    Channel,
+    Direction,
+    LedgerEntry,
+    LedgerKind,
+    Notification,
+    TierChange,
+)
 from schemas.avro_values import decimal_bytes, enum_symbols
 from schemas.records import MemberSnapshot
 
@@ -55,11 +63,20 @@ def optional_string_bytes(text: str | None) -> bytes:
     return _NULL if text is None else _PRESENT + string_bytes(text)
 
 
+# A change's moment is written several times (its ledger entries, tier change, notifications,
+# the member's snapshot, and the enrollment time again in later snapshots): remembered, bounded.
+_TIMESTAMPS: dict[datetime, bytes] = {}
+_TIMESTAMPS_LIMIT: Final = 1 << 13
+
+
 def timestamp_bytes(moment: datetime) -> bytes:
     """A timestamp-millis long; a naive `moment` raises (it cannot be subtracted from UTC)."""
+    written = _TIMESTAMPS.get(moment)
+    if written is not None:
+        return written
     zigzag = ((moment - _EPOCH) // _MILLISECOND) << 1
     if 1 << 35 <= zigzag < 1 << 42:  # 1970-07 .. 2039-09: six bytes, written out
-        return bytes(
+        written = bytes(
             (
                 zigzag & 0x7F | 0x80,
                 zigzag >> 7 & 0x7F | 0x80,
@@ -69,7 +86,12 @@ def timestamp_bytes(moment: datetime) -> bytes:
                 zigzag >> 35,
             )
         )
-    return long_bytes(zigzag >> 1)
+    else:
+        written = long_bytes(zigzag >> 1)
+    if len(_TIMESTAMPS) >= _TIMESTAMPS_LIMIT:
+        _TIMESTAMPS.clear()  # simplest bound: a batch's moments are written again
+    _TIMESTAMPS[moment] = written
+    return written
 
 
 def optional_timestamp_bytes(moment: datetime | None) -> bytes:
@@ -99,11 +121,29 @@ def _symbols(record: str, field: str) -> dict[str, bytes]:
     return {symbol: long_bytes(index) for index, symbol in enumerate(enum_symbols(record, field))}
 
 
-# Looked up by the symbol text, as fastavro looks it up: `.value` of the core's enums (so a
-# plain str there is refused on both paths), the view's status as it is.
-_LEDGER_KINDS: Final = _symbols("LedgerEntry", "kind")
-_DIRECTIONS: Final = _symbols("TierChange", "direction")
-_CHANNELS: Final = _symbols("Notification", "channel")
+E = TypeVar("E", bound=StrEnum)
+
+
+def _members(enum: type[E], record: str, field: str) -> dict[E, bytes]:
+    """The same by the core's enum members (looked up without `.value`, a Python property)."""
+    known = {member.value: member for member in enum}
+    return {
+        known[symbol]: index for symbol, index in _symbols(record, field).items() if symbol in known
+    }
+
+
+def _member_index(members: dict[E, bytes], member: E, enum: type[E]) -> bytes:
+    # A plain str equal to a symbol would be found too: the fastavro path refuses it (it reads
+    # `.value`), so it is refused here, and left to that path.
+    if type(member) is not enum:
+        raise TypeError(f"{member!r} is not a {enum.__name__}")
+    return members[member]
+
+
+_LEDGER_KINDS: Final = _members(LedgerKind, "LedgerEntry", "kind")
+_DIRECTIONS: Final = _members(Direction, "TierChange", "direction")
+_CHANNELS: Final = _members(Channel, "Notification", "channel")
+# The view's status is text, looked up as it is (as fastavro looks it up).
 _MEMBER_STATUSES: Final = _symbols("MemberSnapshot", "status")
 
 
@@ -113,7 +153,7 @@ def ledger_entry_body(entry: LedgerEntry) -> bytes:
             string_bytes(entry.entry_id),
             string_bytes(entry.member_id),
             timestamp_bytes(entry.occurred_at),
-            _LEDGER_KINDS[entry.kind.value],
+            _member_index(_LEDGER_KINDS, entry.kind, LedgerKind),
             long_bytes(entry.points),
             long_bytes(entry.qualifying_points),
             long_bytes(entry.balance_after),
@@ -136,7 +176,7 @@ def tier_change_body(change: TierChange) -> bytes:
             string_bytes(change.member_id),
             string_bytes(change.from_tier),
             string_bytes(change.to_tier),
-            _DIRECTIONS[change.direction.value],
+            _member_index(_DIRECTIONS, change.direction, Direction),
             long_bytes(change.qualifying_points),
             timestamp_bytes(change.effective_at),
             string_bytes(change.reason),
@@ -149,7 +189,7 @@ def notification_body(notification: Notification) -> bytes:
         (
             string_bytes(notification.notification_id),
             string_bytes(notification.member_id),
-            _CHANNELS[notification.channel.value],
+            _member_index(_CHANNELS, notification.channel, Channel),
             string_bytes(notification.template),
             string_bytes(notification.recipient),
             string_bytes(notification.subject),
