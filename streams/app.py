@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ from streams.settings import TOPIC_NAMES, Settings
 log = logging.getLogger("tierflow.app")
 
 HEALTH_EVERY = 10.0  # seconds between the input health lines
+# Seconds without a turn of the worker loop or Faust's fetch loop before /healthz says
+# "stalled": longer than a checkpoint may wait for a broker that is away (its producer's
+# delivery timeout), so a liveness probe does not restart a worker that only waits.
+STALLED_AFTER = 150.0
 MEMBER_TABLE = "members"
 INPUT_TOPICS = ("receipts", "member_events", "review_ticks")
 OUTPUT_TOPICS = ("ledger", "tier_changes", "notifications", "dead_letters", "members")
@@ -209,6 +214,7 @@ class LiveWorker:
     def register(self, inputs: Any, table: Any, program: Any, codec: Any) -> None:
         from agents.worker.api import register_member_api
         from agents.worker.ticks import register_review_timer
+        from streams.metrics import register_operations
 
         app, settings = self.app, self.settings
         app.agent(inputs, name="tierflow.members")(self.run_worker)
@@ -226,6 +232,7 @@ class LiveWorker:
                 settings.review_interval,
             )
         register_member_api(app, program, table, self.io.members, self.serving, settings.partitions)
+        register_operations(app, self)
 
     async def run_worker(self, stream: Any) -> None:
         """The member agent: the adapter feeds the worker; the Faust stream stays unread."""
@@ -262,6 +269,49 @@ class LiveWorker:
             "rebalancing": self.app.rebalancing,
         }
         log.info("input_health %s", " ".join(f"{k}={v}" for k, v in status.items()))
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """Alive: the worker loop and Faust's fetch loop have both turned lately."""
+        loop_age = time.monotonic() - self.worker.stats.last_turn
+        fetch_age = time.monotonic() - self.intake.last_fetch
+        alive = loop_age < STALLED_AFTER and fetch_age < STALLED_AFTER
+        body = {
+            "status": "ok" if alive else "stalled",
+            "worker_loop_age_s": round(loop_age, 1),
+            "fetch_loop_age_s": round(fetch_age, 1),
+        }
+        return alive, body
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Ready: input partitions assigned, their tables recovered, lag within the bound."""
+        assigned = sorted(self.intake.assigned)
+        lags = [self.intake.lag(topic, partition) for topic, partition in assigned]
+        known = [lag for lag in lags if lag is not None]
+        lag = sum(known)
+        remaining = self.recovery_remaining()
+        reasons = []
+        if not assigned:
+            reasons.append("no input partitions assigned (or a rebalance under way)")
+        if remaining:
+            reasons.append(f"{remaining} changelog records still to recover")
+        if lag > self.settings.ready_max_lag:
+            reasons.append(f"lag {lag} above {self.settings.ready_max_lag}")
+        body = {
+            "ready": not reasons,
+            "assigned_partitions": len(assigned),
+            "lag": lag,
+            "recovery_remaining": remaining,
+            "reasons": reasons,
+        }
+        return not reasons, body
+
+    def recovery_remaining(self) -> int:
+        from streams.faust_adapter.internals import recovery_remaining
+
+        return recovery_remaining(self.app)
+
+    def last_commit_unix(self) -> float:
+        return float(self.checkpoint.last_commit_at)
 
     def serving(self, partition: int) -> bool:
         """Whether this worker's copy of a member partition is recovered and current."""

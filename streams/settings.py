@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds without input after which the worker looks at held input again",
     )
+    ready_max_lag: int = Field(
+        default=10_000,
+        ge=0,
+        description="a worker is ready (GET /readyz) while its input lag is at most this",
+    )
     review_timer: bool = Field(default=True, description="the leader publishes review ticks")
     review_interval: float = Field(default=60.0, gt=0, description="seconds between checks")
     producer_linger: float = Field(default=0.005, ge=0, description="seconds")

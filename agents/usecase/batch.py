@@ -16,7 +16,7 @@ from datetime import UTC, datetime, time
 
 from agents.rules import apply, member_view, next_review_date, snapshot_date
 from agents.rules.events import MemberEvent, Receipt, ReviewTick
-from agents.rules.outputs import Rejection
+from agents.rules.outputs import LedgerKind, Outputs, Rejection
 from agents.rules.program import Program
 from agents.usecase.inputs import (
     MEMBER_EVENTS,
@@ -52,6 +52,9 @@ class BatchResult:
     skipped_repeats: int = 0  # inputs a member record shows as applied already
     reviews: int = 0
     dead_letters: Counter[str] = field(default_factory=Counter)  # by error code
+    # (input kind, outcome, reason) -> inputs: credited / applied, refused (reason: blocked,
+    # closed, insufficient_balance), dead_lettered (reason: the code), repeat
+    outcomes: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
 
 class MemberBatch:
@@ -75,13 +78,16 @@ class MemberBatch:
         self.result = BatchResult()
         self._changed_at: dict[str, datetime] = {}  # member -> event time of its last change
         self._event: Receipt | MemberEvent | None = None  # the current input, once decoded
+        self._outcome: tuple[str, str] = ("applied", "")  # of the current input
 
     def apply_all(self, messages: Sequence[InputMessage]) -> BatchResult:
         """Apply the messages, then add one snapshot per changed member. Raises only a
         retriable `CodecError` (`registry_unavailable`: the message may be fine): the caller
         runs the batch again, since nothing of it has been stored."""
+        outcomes = self.result.outcomes
         for message in messages:
             self._event = message.decoded
+            self._outcome = ("applied", "")
             try:
                 self._apply_message(message)
             except CodecError as refused:
@@ -92,6 +98,7 @@ class MemberBatch:
                 self._dead_letter(message, refused.code, refused.message)
             except Exception as bug:  # a rules bug must not stop the partition
                 self._dead_letter(message, "rules_error", f"{type(bug).__name__}: {bug}")
+            outcomes[(message.kind, *self._outcome)] += 1
         self._snapshots()
         return self.result
 
@@ -153,6 +160,7 @@ class MemberBatch:
         record = self._record(member_id, message.partition)
         if record.already_applied(message.kind, message.offset):
             self.result.skipped_repeats += 1
+            self._outcome = ("repeat", "")
             return
         state, outputs = apply(record.state, event, self.program)
         record.state = state
@@ -171,6 +179,8 @@ class MemberBatch:
         )
         for rejection in outputs.rejections:
             self._rejected(message, event, rejection)
+        if not isinstance(event, ReviewTick):
+            self._outcome = _outcome_of(event, outputs)
 
     def _event_time(self, event: Input) -> datetime:
         if isinstance(event, ReviewTick):
@@ -219,6 +229,7 @@ class MemberBatch:
         )
 
     def _dead_letter(self, message: InputMessage, code: str, error: str) -> None:
+        self._outcome = ("dead_lettered", code)
         self._send_dead_letter(refused_input(self.codec, message, code, error, self._event))
 
     def _send_dead_letter(self, letter: DeadLetter) -> None:
@@ -226,6 +237,21 @@ class MemberBatch:
         self.result.outgoing.append(
             OutgoingMessage("dead_letters", letter.key, self.codec.encode(letter))
         )
+
+
+_REFUSALS = frozenset({LedgerKind.NOT_CREDITED, LedgerKind.REDEMPTION_REFUSED})
+
+
+def _outcome_of(event: Receipt | MemberEvent, outputs: Outputs) -> tuple[str, str]:
+    """How the rules took an input: dead-lettered (its own rejection), refused with a
+    reason on the ledger, or credited (a receipt) / applied (a member event)."""
+    for rejection in outputs.rejections:
+        if _same_input(rejection.subject, event):
+            return ("dead_lettered", rejection.error_code)
+    for entry in outputs.ledger:
+        if entry.kind in _REFUSALS:
+            return ("refused", entry.reason or "")
+    return ("credited", "") if isinstance(event, Receipt) else ("applied", "")
 
 
 def refused_input(

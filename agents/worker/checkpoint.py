@@ -70,6 +70,7 @@ class Checkpoint:
         self.commits = 0
         self.failed_commits = 0  # commits the broker refused or missed; retried
         self.last_commit = 0.0  # monotonic time of the last input commit
+        self.last_commit_at = 0.0  # its Unix time (0: none yet)
         self.commit_seconds = 0.0  # in steps 1-3
         self._committing: asyncio.Task[None] | None = None
 
@@ -131,6 +132,7 @@ class Checkpoint:
         if done:
             self.commits += 1
             self.last_commit = self._committed_at
+            self.last_commit_at = time.time()
             return
         # Not committed (the broker or the group coordinator away): the offsets wait for the
         # next flush, unless a rebalance ended the epoch (then they are read again anyway).

@@ -15,10 +15,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from agents.rules.program import Program
 from agents.usecase import (
+    RECEIPTS,
     REVIEW_TICKS,
     BatchResult,
     InputMessage,
@@ -31,35 +32,13 @@ from agents.usecase.member_record import next_review_of
 from agents.worker.alignment import EventTimeAligner
 from agents.worker.checkpoint import Checkpoint
 from agents.worker.ports import InputBatch, InputRecord, InputSource, MemberTable
+from agents.worker.stats import WorkerStats
 from schemas.codec import Codec
 from schemas.errors import CodecError
 
 log = logging.getLogger("tierflow.worker")
 
 STATS_EVERY = 10.0  # seconds between the worker's stats lines
-
-
-@dataclass(slots=True)
-class WorkerStats:
-    batches: int = 0
-    inputs: int = 0
-    applied: int = 0
-    skipped_repeats: int = 0
-    reviews: int = 0
-    dead_letters: int = 0
-    epochs: int = 0  # assignments seen (rebalances)
-    dropped_held: int = 0  # held records dropped at a new epoch (read again)
-    apply_seconds: float = 0.0  # decoding and the rules
-    _logged_at: float = field(default_factory=time.monotonic)
-    _logged_inputs: int = 0
-
-    def count(self, inputs: int, result: BatchResult) -> None:
-        self.batches += 1
-        self.inputs += inputs
-        self.applied += result.applied
-        self.skipped_repeats += result.skipped_repeats
-        self.reviews += result.reviews
-        self.dead_letters += sum(result.dead_letters.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +75,7 @@ class MemberWorker:
     async def run(self) -> None:
         async for batch in self.inputs.batches():
             await self.step(batch)
+            self.stats.last_turn = time.monotonic()
             self._log_stats()
             if self._stopping:
                 return
@@ -121,9 +101,19 @@ class MemberWorker:
         self._build_index(messages)
         started = time.perf_counter()
         result = await self._apply(messages)
-        self.stats.apply_seconds += time.perf_counter() - started
-        if await self.checkpoint.commit(result, next_offsets(records), epoch):
-            self.stats.count(len(messages), result)
+        applied = time.perf_counter()
+        self.stats.apply_seconds += applied - started
+        if not await self.checkpoint.commit(result, next_offsets(records), epoch):
+            return
+        done = time.perf_counter()
+        stats = self.stats
+        stats.count(len(messages), result)
+        stats.batch_seconds.observe(done - started)
+        # A receipt's record timestamp is its business time (agents/usecase/order.py).
+        now_ms, observe = time.time() * 1000, stats.end_to_end_seconds.observe
+        for message in messages:
+            if message.kind == RECEIPTS:
+                observe(max(now_ms - message.timestamp, 0.0) / 1000)
 
     def _new_epoch(self, epoch: int) -> None:
         """A new assignment: what is held is read again, indexes are rebuilt."""
@@ -196,9 +186,9 @@ class MemberWorker:
     def _log_stats(self) -> None:
         stats = self.stats
         now = time.monotonic()
-        if now - stats._logged_at < STATS_EVERY:
+        if now - stats.logged_at < STATS_EVERY:
             return
-        rate = (stats.inputs - stats._logged_inputs) / (now - stats._logged_at)
+        rate = (stats.inputs - stats.logged_inputs) / (now - stats.logged_at)
         log.info(
             "member_worker batches=%d inputs=%d applied=%d skipped_repeats=%d reviews=%d "
             "dead_letters=%d held=%d epochs=%d dropped_held=%d abandoned_batches=%d "
@@ -208,7 +198,7 @@ class MemberWorker:
             stats.applied,
             stats.skipped_repeats,
             stats.reviews,
-            stats.dead_letters,
+            sum(stats.dead_letters.values()),
             self.aligner.held(),
             stats.epochs,
             stats.dropped_held,
@@ -218,7 +208,7 @@ class MemberWorker:
             stats.apply_seconds,
             self.checkpoint.commit_seconds,
         )
-        stats._logged_at, stats._logged_inputs = now, stats.inputs
+        stats.logged_at, stats.logged_inputs = now, stats.inputs
 
 
 def next_offsets(records: Sequence[InputRecord]) -> dict[tuple[str, int], int]:

@@ -81,6 +81,7 @@ class FaustInput:
         self._start = 0  # which queue a batch starts from (fair under a backlog)
         self.commit_offsets: Any = None  # the consumer's commit (streams/app.py sets it)
         self._starting: asyncio.Future[None] | None = None
+        self.last_fetch = time.monotonic()  # Faust's fetch loop turns once per fetch
         self.assigned: frozenset[TP] = frozenset()  # open input partitions
 
     # -- what Faust's consumer calls (streams/faust_adapter/internals.py) --
@@ -108,7 +109,8 @@ class FaustInput:
 
     async def room(self) -> None:
         """Hold Faust's fetch loop while the worker has enough queued (back-pressure); a
-        rebalance or the end of the worker lets it go."""
+        rebalance or the end of the worker lets it go. Called after every fetch."""
+        self.last_fetch = time.monotonic()
         while not self._room.is_set() and not self._closed:
             self.counters.waits += 1
             try:

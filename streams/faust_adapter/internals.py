@@ -74,7 +74,7 @@ PRIVATE_NAMES = (
     PrivateName(
         "faust.tables.recovery:Recovery",
         "active_offsets, standby_offsets, active_tps, standby_tps, in_recovery",
-        "read and advanced (undocumented attributes): what recovery has applied",
+        "read and advanced (undocumented attributes): what recovery has applied and has left",
         instance=True,
     ),
     PrivateName(
@@ -237,3 +237,9 @@ class BulkRecovery:
             recovery._set_recovery_ended()
             recovery.signal_recovery_end.set()
         return rest
+
+
+def recovery_remaining(app: Any) -> int:
+    """Changelog records the app's tables still have to read before they are recovered."""
+    recovery = app.tables.recovery
+    return int(recovery.active_remaining_total()) if recovery.in_recovery else 0

@@ -194,3 +194,25 @@ def test_one_snapshot_per_changed_member_per_batch_with_its_last_state() -> None
     )
     snapshots = [CODEC.decode_record(m.value)[1] for m in result.outgoing if m.topic == "members"]
     assert sorted((s["member_id"], s["balance"]) for s in snapshots) == [("M1", 15), ("M2", 7)]
+
+
+def test_each_input_is_counted_by_its_outcome() -> None:
+    table = Table()
+    first = sale("M1", "R1", 3, 15, "10.00")
+    result = table.run(
+        ReviewIndex(),
+        [
+            message(RECEIPTS, 0, b"M1", b"not avro"),
+            receipt_message(1, first),
+            receipt_message(2, replace(first, store_id="S999")),  # same id, other content
+            message(MEMBER_EVENTS, 0, b"M1", CODEC.encode(enrolled("M1", 2))),
+        ],
+    )
+    again = table.run(ReviewIndex(), [receipt_message(1, first)])
+    assert result.outcomes == {
+        (RECEIPTS, "dead_lettered", "bad_framing"): 1,
+        (RECEIPTS, "credited", ""): 1,
+        (RECEIPTS, "dead_lettered", "conflicting_duplicate"): 1,
+        (MEMBER_EVENTS, "applied", ""): 1,
+    }
+    assert again.outcomes == {(RECEIPTS, "repeat", ""): 1}
