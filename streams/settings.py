@@ -58,6 +58,11 @@ class Settings(BaseSettings):
         "*.ducklake.files/), read while the sink writes; any other name: one DuckDB file",
     )
 
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: key=value lines for people; json: one JSON object per line",
+    )
+
     # The Faust worker.
     app_id: str = "tierflow"
     web_port: int = Field(default=6066, ge=1, le=65535)

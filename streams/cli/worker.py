@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s pid=%(process)d %(message)s"
-
 
 def worker(
     web_port: Annotated[int | None, typer.Option(help="the worker's web port (member API)")] = None,
@@ -23,11 +21,11 @@ def worker(
     the worker gracefully (the current batch is committed first).
     """
     import gc
-    import logging
 
     import faust
 
     from streams.app import create_app
+    from streams.logs import configure, logging_config
     from streams.settings import Settings
 
     overrides: dict[str, object] = {}
@@ -36,7 +34,7 @@ def worker(
     if datadir is not None:
         overrides["worker_datadir"] = datadir
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    logging.basicConfig(format=LOG_FORMAT)
+    configure(settings.log_format, loglevel)
     app = create_app(settings)
     # Everything imported and built so far lives as long as the worker: out of the cyclic
     # collector's sight, a full collection no longer walks it (docs/benchmarks.md, Latency).
@@ -45,13 +43,7 @@ def worker(
     faust.Worker(
         app,
         loglevel=loglevel,
-        logging_config={
-            "version": 1,
-            "disable_existing_loggers": False,
-            "formatters": {"kv": {"format": LOG_FORMAT}},
-            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "kv"}},
-            "root": {"handlers": ["console"], "level": loglevel.upper()},
-        },
+        logging_config=logging_config(settings.log_format, loglevel),
         redirect_stdouts=False,
     ).execute_from_commandline()
 
