@@ -20,6 +20,6 @@ RUN pip install . \
 
 USER tierflow
 ENV TIERFLOW_PROGRAM=/app/streams/program.example.toml \
-    TIERFLOW_DUCKDB=/data/tierflow.duckdb \
+    TIERFLOW_DUCKDB=/data/tierflow.ducklake \
     TIERFLOW_WORKER_DATADIR=/data/worker
 CMD ["tierflow", "--help"]
