@@ -8,13 +8,16 @@ row. Kafka's committed offsets are written afterwards, for monitoring only.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sink.batch import BatchBuilder, Source, UnknownRecord
+from sink.batch import BATCH_SCHEMAS, BatchBuilder, Source, UnknownRecord
 from sink.decoding import dead_letter_record, decode_messages
+from sink.monitoring import UPKEEP_BUCKETS, Freshness, Histogram
 from sink.store import Store
 
 log = logging.getLogger("tierflow.sink")
@@ -51,6 +54,19 @@ class SinkStats:
     started: float = field(default_factory=time.monotonic)
     first_message: float | None = None
     last_commit: float | None = None
+    # For the operations endpoints (sink/operations.py), counted once per batch:
+    table_rows: Counter[str] = field(
+        default_factory=lambda: Counter(dict.fromkeys(BATCH_SCHEMAS, 0))
+    )
+    commit_seconds: Histogram = field(default_factory=Histogram)  # a batch into the store
+    upkeep_seconds: Histogram = field(default_factory=lambda: Histogram(UPKEEP_BUCKETS))
+    last_commit_unix: float = 0.0  # wall clock of the last batch committed (0: none yet)
+    last_turn: float = field(default_factory=time.monotonic)  # the consume loop's last turn
+
+    def count_rows(self, tables: dict[str, Any]) -> None:
+        for name, table in tables.items():
+            self.table_rows[name] += table.num_rows
+            self.rows += table.num_rows
 
     def line(self) -> str:
         seconds = max(time.monotonic() - self.started, 1e-9)
@@ -82,6 +98,7 @@ class _InFlight:
     future: Any = None  # the writer thread's append_batch
     tables: dict[str, Any] | None = None
     records: int = 0
+    started_at: float | None = None  # its append_batch began
     done_at: float | None = None
 
 
@@ -140,6 +157,8 @@ class Sink:
         self._writer: Any = None
         self._pending: _InFlight | None = None
         self._consumer: Any = None
+        self._consumer_lock = threading.Lock()  # the operations thread reads it, close waits
+        self.freshness = Freshness(clock)
 
     def stop(self, *_: object) -> None:
         """Ask the loop to finish its batch and stop (safe from a signal handler)."""
@@ -160,7 +179,35 @@ class Sink:
             # Kafka's would show that lag forever on a topic with nothing new to consume.
             consumer.commit(offsets=known, asynchronous=True)
         self._assigned_at = self.clock()
+        self.freshness.assign(
+            ((p.topic, p.partition) for p in partitions),
+            stored,
+        )
         log.info("event=assigned partitions=%d", len(partitions))
+
+    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        # The client unassigns them itself after this; only the bookkeeping follows.
+        self.freshness.revoke((p.topic, p.partition) for p in partitions)
+
+    def end_offsets(self) -> None:
+        """Note the broker's offsets as the consumer's fetches last saw them (no request to
+        the broker), for lag and data age; called by the operations thread."""
+        from confluent_kafka import TopicPartition
+
+        ends = {}
+        with self._consumer_lock:
+            consumer = self._consumer
+            if consumer is None:
+                return
+            for topic, partition in self.freshness.partitions():
+                seen = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+                if seen is not None:
+                    ends[(topic, partition)] = seen
+        self.freshness.observe(ends)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     def run(self) -> SinkStats:
         from confluent_kafka import Consumer
@@ -181,14 +228,19 @@ class Sink:
             "error_cb": self._on_client_error,
         }
         consumer = self._consumer = Consumer(config)
-        consumer.subscribe(self.topics, on_assign=self._on_assign)
+        consumer.subscribe(
+            self.topics,
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )
         log.info("event=sink_started topics=%d store=%s", len(self.topics), self.store.path)
         last_message = last_upkeep = self.clock()
         dirty = False
         try:
             while not self._stopping:
                 messages = consumer.consume(num_messages=self.batch_size, timeout=self.poll_timeout)
-                now = self.clock()
+                now = self.stats.last_turn = self.clock()
                 if messages:
                     if self.stats.first_message is None:
                         self.stats.first_message = now
@@ -204,11 +256,15 @@ class Sink:
                     # Readers see each batch at its commit; this keeps the store tidy (small
                     # files merged, old snapshots expired) and finishes erasures in the files.
                     self._finish_pending()
+                    began = self.clock()
                     self.store.checkpoint()
                     last_upkeep, dirty = self.clock(), False
+                    self.stats.upkeep_seconds.observe(last_upkeep - began)
         finally:
             self._finish_pending()
-            consumer.close()
+            with self._consumer_lock:
+                consumer.close()
+                self._consumer = None
             if self._pool is not None:
                 self._pool.close()
             if self._writer is not None:
@@ -265,13 +321,17 @@ class Sink:
             decoded = None
         committed = self._finish_pending()
         if decoded is None:  # the slow path finds and sets aside what cannot become a row
+            began = self.clock()
             items = self._items(good)
             self._append(items, offsets)
             self.stats.records += len(items)
-            self._committed(offsets, self.clock())
+            done = self.clock()
+            self.stats.commit_seconds.observe(done - began)
+            self._committed(offsets, done)
             return True
         self._count_decoding(decoded)
         job = _InFlight(offsets, good, tables=decoded.tables, records=decoded.records)
+        job.started_at = self.clock()
         job.future = self._writer.submit(self.store.append_batch, decoded.tables, offsets)
         job.future.add_done_callback(lambda _: setattr(job, "done_at", self.clock()))
         self._pending = job
@@ -299,6 +359,7 @@ class Sink:
                 self._count_decoding(chunk)
             job.tables = merge(chunks)
             job.records = sum(chunk.records for chunk in chunks)
+            job.started_at = self.clock()
             try:
                 self.store.append_batch(job.tables, job.offsets)
             except Exception as error:
@@ -310,13 +371,16 @@ class Sink:
             except Exception as error:
                 stored = self._refused(error)
         if stored:
-            self.stats.rows += sum(table.num_rows for table in (job.tables or {}).values())
+            self.stats.count_rows(job.tables or {})
             self.stats.records += job.records
         else:  # the slow path finds and sets aside the record the store refuses
             items = self._items(job.messages)
             self._append(items, job.offsets)
             self.stats.records += len(items)
-        self._committed(job.offsets, job.done_at or self.clock())
+            job.done_at = None
+        done = job.done_at or self.clock()
+        self.stats.commit_seconds.observe(done - (job.started_at or done))
+        self._committed(job.offsets, done)
         return True
 
     @staticmethod
@@ -341,6 +405,8 @@ class Sink:
 
         self.stats.batches += 1
         self.stats.last_commit = at
+        self.stats.last_commit_unix = time.time()
+        self.freshness.committed(offsets)
         log.debug("event=batch_committed partitions=%d", len(offsets))
         self._consumer.commit(
             offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=True
@@ -384,7 +450,7 @@ class Sink:
         try:
             tables = _tables(items)
             self.store.append_batch(tables, offsets)
-            self.stats.rows += sum(table.num_rows for table in tables.values())
+            self.stats.count_rows(tables)
             return
         except (duckdb.Error, UnknownRecord, ValueError, TypeError) as error:
             if len(items) <= 1:
@@ -410,7 +476,9 @@ class Sink:
                     "unstorable",
                     f"{item.name} could not be stored: {type(error).__name__}",
                 )
-                self.store.append_batch(_tables([letter]), offsets)
+                tables = _tables([letter])
+                self.store.append_batch(tables, offsets)
+                self.stats.count_rows(tables)
                 return
         # Earlier halves commit without offsets; if we crash in between, the replay of the
         # whole batch finds their rows already stored (keys) and adds nothing.

@@ -181,6 +181,11 @@ class Store:
         return con
 
     @property
+    def closed(self) -> bool:
+        """Whether `close` has released the store (for the sink's /readyz)."""
+        return self._closed
+
+    @property
     def connection(self) -> duckdb.DuckDBPyConnection:
         """The writer's connection; the store is its default catalog (`tierflow`)."""
         return self._con

@@ -99,6 +99,17 @@ class Settings(BaseSettings):
         ge=0,
         description="a worker is ready (GET /readyz) while its input lag is at most this",
     )
+    # The sink's operations endpoints (/metrics, /healthz, /readyz).
+    sink_port: int = Field(
+        default=6067, ge=0, le=65535, description="the sink's operations port (0: none)"
+    )
+    sink_bind: str = Field(default="0.0.0.0", description="the address the sink's port binds")
+    sink_ready_max_lag: int = Field(
+        default=50_000,
+        ge=0,
+        description="the sink is ready (GET /readyz) while its lag over all topics is at most "
+        "this (its batches hold up to 20,000 messages)",
+    )
     review_timer: bool = Field(default=True, description="the leader publishes review ticks")
     review_interval: float = Field(default=60.0, gt=0, description="seconds between checks")
     producer_linger: float = Field(default=0.005, ge=0, description="seconds")

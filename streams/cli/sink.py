@@ -7,10 +7,8 @@ it, a single DuckDB file once no sink holds it.
 
 from __future__ import annotations
 
-import logging
 import re
 import signal
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -78,24 +76,30 @@ def sink(
     decode_workers: Annotated[
         int, typer.Option(help="processes decoding Avro into Arrow (0: in the sink's process)")
     ] = 0,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            help="port of /metrics, /healthz and /readyz (TIERFLOW_SINK_PORT, default 6067; "
+            "0: none)"
+        ),
+    ] = None,
 ) -> None:
     """Consume every tierflow topic into the analytics store (rows and offsets in one
-    transaction)."""
+    transaction); operations endpoints on --port."""
     from sink.consumer import Sink, SinkRefused
+    from sink.operations import serve
     from sink.store import Store, StoreError
+    from streams.logs import configure
     from streams.program import ProgramError, load_program
 
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
-    )
     settings = _settings(
         duckdb=duckdb,
         program=program,
         bootstrap_servers=bootstrap_servers,
         topic_prefix=topic_prefix,
+        sink_port=port,
     )
+    configure(settings.log_format, "info")
     try:
         loaded = load_program(settings.program)
     except ProgramError as error:
@@ -114,11 +118,14 @@ def sink(
     )
     signal.signal(signal.SIGTERM, runner.stop)
     signal.signal(signal.SIGINT, runner.stop)
+    server = serve(runner, settings.sink_bind, settings.sink_port, settings.sink_ready_max_lag)
     try:
         stats = runner.run()
     except SinkRefused as error:
         raise _fail(error.code, str(error)) from None
     finally:
+        if server is not None:
+            server.close()
         store.close()
     typer.echo(f"sink stopped: {stats.line()}")
 
