@@ -71,8 +71,15 @@ def load_extensions(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"LOAD {name}")
 
 
-def attach(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> None:
-    """Attach the store at `path` as catalog `tierflow` and make it the default."""
+def attach(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    read_only: bool,
+    name: str = CATALOG,
+    default: bool = True,
+) -> None:
+    """Attach the store at `path` as catalog `name` (`tierflow`) and make it the default."""
     if path.is_dir():
         raise StoreError("store_not_a_file", f"{FIELD}={path} is a folder: name a file")
     try:
@@ -84,10 +91,10 @@ def attach(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> No
                 folder = data_path(path).resolve()
                 options = f"DATA_PATH {_quoted(str(folder) + os.sep)}, DATA_INLINING_ROW_LIMIT 0"
             target = _quoted(f"ducklake:sqlite:{path}")
-            con.execute(f"ATTACH {target} AS {CATALOG} ({options})")
+            con.execute(f"ATTACH {target} AS {name} ({options})")
         else:
             suffix = " (READ_ONLY)" if read_only else ""
-            con.execute(f"ATTACH {_quoted(path)} AS {CATALOG}{suffix}")
+            con.execute(f"ATTACH {_quoted(path)} AS {name}{suffix}")
     except duckdb.IOException as error:
         text = str(error)
         if "lock" in text.lower():
@@ -106,7 +113,8 @@ def attach(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> No
                 "store_unreadable", f"{FIELD}={path} is not a DuckLake catalog: {error}"
             ) from None
         raise
-    con.execute(f"USE {CATALOG}")
+    if default:
+        con.execute(f"USE {name}")
 
 
 def locked_message(path: Path, error: Exception | None = None, pid: str | None = None) -> str:

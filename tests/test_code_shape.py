@@ -50,3 +50,16 @@ def test_no_function_in_agents_or_streams_runs_over_100_lines() -> None:
                     if lines > LONGEST_FUNCTION:
                         long.append(f"{path.relative_to(REPO)}:{node.lineno} {node.name} {lines}")
     assert long == []
+
+
+def test_every_code_folder_is_a_package_that_pip_installs() -> None:
+    """A folder without __init__.py is a namespace package, which `pip install .` (the
+    Docker image) leaves out."""
+    folders = {
+        path.parent
+        for top in ("agents", "schemas", "sink", "streams")
+        for path in (REPO / top).rglob("*.py")
+    }
+    assert (
+        sorted(str(f.relative_to(REPO)) for f in folders if not (f / "__init__.py").exists()) == []
+    )

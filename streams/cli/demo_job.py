@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO
 
@@ -79,6 +79,7 @@ class Demo:
     children: list[Child] = field(default_factory=list)
     started_broker: bool = False
     run_dir: Path = Path("data/demo")
+    review_date: date | None = None
 
     @classmethod
     def for_run(cls, settings: Settings, options: DemoOptions, console: Console) -> Demo:
@@ -106,7 +107,8 @@ class Demo:
             self.produce()
             self.publish_review()
             self.wait_for_catch_up()
-            self.stop_sink()  # it releases the DuckDB file for the readers below
+            self.stop_sink()  # its last batch is in; the store stays readable
+            self.compare_with_replay()
             self.show_results()
             if self.options.keep_running:
                 self.children.append(self._spawn("sink", ["sink"]))
@@ -227,6 +229,8 @@ class Demo:
         # librdkafka's own warnings (a coordinator still loading, say) are noise here.
         producer = LoyaltyProducer(self.settings, config={"log_level": 3})
         sent = 0
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        history = self.history_path.open("w", encoding="utf-8")  # what the replay reads
         progress = Progress(
             "[bold]{task.description}",
             BarColumn(),
@@ -244,6 +248,7 @@ class Demo:
             )
             for message in simulate(params, program):
                 producer.send(message)
+                history.write(as_line(message) + "\n")
                 sent += 1
                 if isinstance(message, Receipt):
                     receipts += 1
@@ -254,6 +259,7 @@ class Demo:
                         self._check_children()
             progress.update(task, completed=receipts, detail=f"{sent:,} messages in all")
             producer.flush(timeout=120.0)
+        history.close()
         producer.close()  # its librdkafka threads go now, not when the broker is gone
         self.console.print(
             f"produced {sent:,} messages: {receipts:,} receipts, the rest member events "
@@ -261,14 +267,40 @@ class Demo:
         )
         return sent
 
+    @property
+    def history_path(self) -> Path:
+        return self.run_dir / "stream.jsonl"
+
     def publish_review(self) -> None:
         """Today's daily review, at a known point of the log (after the whole history)."""
         from streams.broker.producer import publish_review_ticks
         from streams.program import load_program
 
-        today = datetime.now(load_program(self.settings.program).zone).date()
-        sent = publish_review_ticks(self.settings, today)
-        self.console.print(f"daily review: {sent} ticks for {today} published")
+        self.review_date = datetime.now(load_program(self.settings.program).zone).date()
+        sent = publish_review_ticks(self.settings, self.review_date)
+        self.console.print(f"daily review: {sent} ticks for {self.review_date} published")
+
+    def compare_with_replay(self) -> None:
+        """The same stream replayed offline (`tierflow replay` of the file the demo produced,
+        reviews up to the same day) must leave the same store, column for column."""
+        from streams.offline.compare import compare_stores, comparison_table
+        from streams.offline.replay import replay_file, write_store
+        from streams.program import load_program
+
+        replayed = self.run_dir / "replay.duckdb"
+        replayed.unlink(missing_ok=True)
+        with self.console.status("replaying the same stream offline..."):
+            replay = replay_file(
+                self.history_path,
+                load_program(self.settings.program),
+                as_of=self.review_date,
+                partitions=self.settings.partitions,
+            )
+            write_store(replay, replayed)
+            result = compare_stores(self.settings.duckdb, replayed)
+        self.console.print(comparison_table(result, self.history_path, replayed))
+        if not result.equal:
+            self.console.print(f"[red]live and replay differ[/]: {result.summary()}")
 
     def wait_for_catch_up(self) -> None:
         """Until the worker has consumed every input and the sink every topic (lag 0)."""
@@ -391,6 +423,14 @@ def topic_size(settings: Settings, name: str) -> int:
         return total
     finally:
         consumer.close()
+
+
+def as_line(message: object) -> str:
+    """A simulated message as its JSON Lines text (a malformed one as its broken line)."""
+    from schemas.jsonl import to_json_line
+    from streams.simulator.malformed import MalformedMessage, json_line
+
+    return json_line(message) if isinstance(message, MalformedMessage) else to_json_line(message)
 
 
 def _lag_table(worker_lag: int | None, sink_lag: int | None, ledger: int) -> Table:

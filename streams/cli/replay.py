@@ -79,6 +79,15 @@ def replay(
     program: Annotated[Path, typer.Option("--program", exists=True, help="program TOML")],
     duckdb: Annotated[Path, typer.Option("--duckdb", help="DuckDB file to write")],
     as_of: AsOf = None,
+    compare_with: Annotated[
+        Path | None,
+        typer.Option(
+            "--compare-with",
+            exists=True,
+            help="an analytics store the sink wrote from the same inputs: compare it, "
+            "column by column (exit 1 on a difference)",
+        ),
+    ] = None,
 ) -> None:
     """Run the rules over a history file and write the contract's tables into DuckDB."""
     from rich.console import Console
@@ -95,6 +104,14 @@ def replay(
         f"{counts['tier_changes']:,} tier changes, {counts['notifications']:,} "
         f"notifications, {counts['dead_letters']:,} dead letters -> {duckdb} ({rows:,} rows)"
     )
+    if compare_with is not None:
+        from streams.offline.compare import compare_stores, comparison_table
+
+        compared = compare_stores(compare_with, duckdb)
+        console.print(comparison_table(compared, history, duckdb))
+        if not compared.equal:
+            console.print(f"live and replay differ: {compared.summary()}")
+            raise typer.Exit(1)
 
 
 def whatif(

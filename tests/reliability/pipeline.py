@@ -308,81 +308,11 @@ def offline_store(load: Workload, path: Path) -> Any:
     return replay
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """The live store against the offline one; every count but `compared` must be 0."""
+def compare_stores(live: Path, offline: Path) -> Any:
+    """The product's live-against-replay comparison (streams/offline/compare.py)."""
+    from streams.offline.compare import compare_stores as compare
 
-    compared: dict[str, int]
-    missing: dict[str, int]
-    extra: dict[str, int]
-    duplicates: dict[str, int]
-    samples: dict[str, list[tuple[Any, ...]]]
-
-    @property
-    def equal(self) -> bool:
-        return (
-            not any(self.missing.values())
-            and not any(self.extra.values())
-            and not any(self.duplicates.values())
-        )
-
-    def summary(self) -> str:
-        return (
-            f"compared {self.compared}; missing {self.missing}; extra {self.extra}; "
-            f"duplicates {self.duplicates}; samples {self.samples}"
-        )
-
-
-COMPARED = {
-    # table: the columns that must agree (ids, points, kinds, tiers; not wall-clock times)
-    "ledger": "entry_id, member_id, kind, points, qualifying_points, balance_after, tier, "
-    "receipt_id, event_id, campaign_id",
-    "tier_changes": "event_id, member_id, from_tier, to_tier, direction, qualifying_points",
-    # The member's whole state as the members topic shows it (not its snapshot's time):
-    # a run that loses an input shows here even when no later ledger entry does.
-    "members": "member_id, status, tier, balance, qualifying_points, next_tier, "
-    "points_to_next_tier, points_at_risk_30d, multiplier",
-    "rejections": "error_code, member_id",
-}
-KEYS = {"ledger": "entry_id", "tier_changes": "event_id", "members": "member_id"}
-
-
-def compare_stores(live: Path, offline: Path) -> Comparison:
-    """Multiset equality, both ways, of ledger, tier changes, members' tiers and the rules'
-    refusals; plus duplicate keys in the live store."""
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{live}' AS live (READ_ONLY)")
-    con.execute(f"ATTACH '{offline}' AS offline (READ_ONLY)")
-    compared, missing, extra, duplicates, samples = {}, {}, {}, {}, {}
-    template = sql_text("difference")
-    for table, columns in COMPARED.items():
-        source = sql_text("rejections") if table == "rejections" else None
-
-        def relation(db: str, table: str = table, source: str | None = source) -> str:
-            if source is not None:
-                return f"({source.replace('{db}', db)})"
-            return f"{db}.{table}"
-
-        compared[table] = con.execute(f"SELECT count(*) FROM {relation('live')}").fetchone()[0]
-        for name, first, second, into in (
-            ("missing", "offline", "live", missing),
-            ("extra", "live", "offline", extra),
-        ):
-            sql = template.format(columns=columns, first=relation(first), second=relation(second))
-            rows = con.execute(sql).fetchall()
-            into[table] = len(rows)
-            if rows:
-                samples[f"{table}.{name}"] = rows[:3]
-        if table in KEYS:
-            key = KEYS[table]
-            duplicates[table] = con.execute(
-                f"SELECT count(*) FROM (SELECT {key} FROM live.{table} "
-                f"GROUP BY {key} HAVING count(*) > 1)"
-            ).fetchone()[0]
-    con.close()
-    return Comparison(compared, missing, extra, duplicates, samples)
+    return compare(live, offline)
 
 
 def sql_text(name: str) -> str:
