@@ -78,7 +78,6 @@ class FaustInput:
         self._room = asyncio.Event()
         self._room.set()
         self._closed = False
-        self._start = 0  # which queue a batch starts from (fair under a backlog)
         self.commit_offsets: Any = None  # the consumer's commit (streams/app.py sets it)
         self._starting: asyncio.Future[None] | None = None
         self.last_fetch = time.monotonic()  # Faust's fetch loop turns once per fetch
@@ -239,34 +238,47 @@ class FaustInput:
 
     async def _next_records(self) -> list[InputRecord]:
         """Up to `batch_size` records of open partitions, each partition's in order from
-        its expected offset; jumps read from the broker first."""
+        its expected offset; jumps read from the broker first. Every partition with records
+        queued gets an equal share of the batch first: under a backlog no partition waits
+        while others fill whole batches (the aligner would wait for it, and its silence
+        would end the wait and break the order rule)."""
         taken: dict[TP, list[Any]] = {}
         jumps: list[tuple[TP, int, Run]] = []  # (tp, index in taken[tp], run before it)
+        waiting = [tp for tp in self._expected if self._queues.get(tp)]
         budget = self.batch_size
-        open_tps = [tp for tp in self._expected if self._queues.get(tp)]
-        if open_tps:
-            self._start = (self._start + 1) % len(open_tps)
-            open_tps = open_tps[self._start :] + open_tps[: self._start]
-        for tp in open_tps:
-            queue, expected = self._queues[tp], self._expected[tp]
-            out = taken.setdefault(tp, [])
-            while queue and budget > 0:
-                record = queue.popleft()
-                self._queued -= 1
-                if expected is not None and record.offset < expected:
-                    self.counters.repeats += 1
-                    continue
-                if expected is not None and record.offset > expected:
-                    jumps.append((tp, len(out), Run(tp[0], tp[1], expected, record.offset)))
-                out.append(record)
-                expected = record.offset + 1
-                budget -= 1
-            self._expected[tp] = expected
+        share = max(budget // max(len(waiting), 1), 1)
+        for tp in waiting:
+            budget -= self._take_from(tp, min(share, budget), taken, jumps)
+        for tp in waiting:  # what the shares left of the batch, in turn
+            if budget <= 0:
+                break
+            budget -= self._take_from(tp, budget, taken, jumps)
         if self._queued < self.max_queued // 2:
             self._room.set()
         if jumps:
             await self._fill(taken, jumps)
         return [record for records in taken.values() for record in records]
+
+    def _take_from(
+        self, tp: TP, most: int, taken: dict[TP, list[Any]], jumps: list[tuple[TP, int, Run]]
+    ) -> int:
+        """Up to `most` records of one partition, in order; returns how many."""
+        queue, expected = self._queues[tp], self._expected[tp]
+        out = taken.setdefault(tp, [])
+        count = 0
+        while queue and count < most:
+            record = queue.popleft()
+            self._queued -= 1
+            if expected is not None and record.offset < expected:
+                self.counters.repeats += 1
+                continue
+            if expected is not None and record.offset > expected:
+                jumps.append((tp, len(out), Run(tp[0], tp[1], expected, record.offset)))
+            out.append(record)
+            expected = record.offset + 1
+            count += 1
+        self._expected[tp] = expected
+        return count
 
     async def _fill(self, taken: dict[TP, list[Any]], jumps: list[tuple[TP, int, Run]]) -> None:
         began = time.monotonic()

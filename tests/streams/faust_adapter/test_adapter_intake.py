@@ -206,3 +206,13 @@ def test_a_partition_with_nothing_committed_is_read_from_its_first_offset() -> N
 
     assert asyncio.run(run()) == 4  # records 30..33 (retention removed what came before)
     assert asked == [TP("in.events", 5)]
+
+
+def test_under_a_backlog_every_partition_gets_its_share_of_each_batch() -> None:
+    source = intake(batch_size=30)
+    tps = [TP("in.receipts", p) for p in range(3)]
+    source.seeked({tp: 0 for tp in tps})
+    source.take(fetch(*(Fetched(tp.topic, tp.partition, n) for tp in tps for n in range(100))), 0)
+    batch = next_batch(source)
+    per_partition = {p: sum(1 for r in batch.records if r.partition == p) for p in range(3)}
+    assert per_partition == {0: 10, 1: 10, 2: 10}
