@@ -1,8 +1,10 @@
 """`tierflow demo`: the whole product on one machine, start to finish.
 
-Broker (embedded, or the configured cluster) -> topics -> a worker and the sink as child
-processes -> a simulated POS stream -> the daily review -> wait until the sink has caught up
--> KPIs, three members' feeds and the HTML report -> stop what the demo started.
+Broker (embedded, or the configured cluster) -> topics -> a simulated year of POS and CRM
+traffic (also written to data/demo/stream.jsonl) -> a worker and the sink as child processes
+-> the daily review -> wait until both have caught up -> the store compared with `tierflow
+replay` of the same file -> KPIs, three members' feeds and the HTML report -> stop what the
+demo started.
 """
 
 from __future__ import annotations
@@ -103,8 +105,12 @@ class Demo:
             self.start_broker()
             self.create_topics()
             self.reset_store()
-            self.start_children()
+            # The year goes on the topics first, then the worker reads it (a backfill): on
+            # the broker before it is read, the worker applies every input in the order the
+            # replay of the same file does, so the comparison below must find no difference
+            # (docs/streaming.md, "Order across topics").
             self.produce()
+            self.start_children()
             self.publish_review()
             self.wait_for_catch_up()
             self.stop_sink()  # its last batch is in; the store stays readable

@@ -51,6 +51,13 @@ class Adapter:
         self.intake.runs.close()
 
 
+async def partition_bounds(consumer: Any, tps: list[Any]) -> dict[Any, tuple[int, int]]:
+    """(first offset, end offset) of each partition, asked of the broker."""
+    first = await consumer.earliest_offsets(*tps)
+    end = await consumer.highwaters(*tps)
+    return {tp: (int(first[tp]), int(end[tp])) for tp in tps if tp in first and tp in end}
+
+
 def adapt(app: Any, table: Any, config: AdapterConfig) -> Adapter:
     """Install the adapter on a Faust app (before it starts) and return the worker's ports."""
     from faust.types import TP
@@ -61,7 +68,7 @@ def adapt(app: Any, table: Any, config: AdapterConfig) -> Adapter:
         batch_size=config.batch_size,
         pulse=config.pulse,
         highwater=lambda topic, partition: app.consumer.highwater(TP(topic, partition)),
-        earliest=lambda tps: app.consumer.earliest_offsets(*tps),
+        bounds=lambda tps: partition_bounds(app.consumer, tps),
     )
 
     async def commit_offsets(offsets: Any) -> bool:

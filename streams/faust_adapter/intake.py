@@ -60,14 +60,15 @@ class FaustInput:
         pulse: float,
         highwater: Any,  # (topic, partition) -> the broker's end offset or None
         max_queued: int | None = None,
-        earliest: Any = None,  # async (tps) -> {tp: the partition's first offset}
+        bounds: Any = None,  # async (tps) -> {tp: (first offset, end offset)} on the broker
     ) -> None:
         self.topics = topics
         self.runs = runs
         self.batch_size = batch_size
         self.pulse = pulse
         self.highwater = highwater
-        self.earliest = earliest
+        self.bounds = bounds
+        self._ends: dict[TP, int] = {}  # end offsets asked of the broker when opened
         self.max_queued = max_queued or 4 * batch_size
         self.counters = IntakeCounters()
         self._epoch = 0
@@ -120,17 +121,17 @@ class FaustInput:
     def seeked(self, offsets: Mapping[Any, int | None]) -> None:
         """Faust seeked the assigned partitions to their committed offsets: open them. A
         partition with no committed offset is read from its first offset (the consumer's
-        `auto_offset_reset=earliest`), which is asked of the broker."""
-        fresh = []
+        `auto_offset_reset=earliest`). Both ends of every partition are asked of the
+        broker, so its lag is known before the first fetch of it comes back."""
+        opened = []
         for tp, offset in offsets.items():
             if tp.topic in self.topics:
                 known = offset is not None and offset >= 0
                 self._expected[(tp.topic, tp.partition)] = offset if known else None
-                if not known:
-                    fresh.append(tp)
+                opened.append(tp)
         self.assigned = frozenset(self._expected)
-        if fresh and self.earliest is not None:
-            self._starting = asyncio.ensure_future(self._learn_start(fresh, self._epoch))
+        if opened and self.bounds is not None:
+            self._starting = asyncio.ensure_future(self._learn_bounds(opened, self._epoch))
         log.info(
             "input_partitions_open epoch=%d partitions=%d committed=%s",
             self._epoch,
@@ -142,16 +143,19 @@ class FaustInput:
         if self._queued:
             self._arrived.set()
 
-    async def _learn_start(self, tps: list[Any], epoch: int) -> None:
+    async def _learn_bounds(self, tps: list[Any], epoch: int) -> None:
         try:
-            first = await self.earliest(tps)
-        except Exception as error:  # the lag stays unknown until a record comes
-            log.warning("input_start_offsets_unknown error=%s", error)
+            bounds = await self.bounds(tps)
+        except Exception as error:  # the lag stays unknown until the first fetch
+            log.warning("input_partition_bounds_unknown error=%s", error)
             return
-        for tp, offset in first.items():
+        if epoch != self._epoch:
+            return
+        for tp, (first, end) in bounds.items():
             key = (tp.topic, tp.partition)
-            if epoch == self._epoch and key in self._expected and self._expected[key] is None:
-                self._expected[key] = int(offset)
+            self._ends[key] = int(end)
+            if key in self._expected and self._expected[key] is None:
+                self._expected[key] = int(first)
 
     # -- what the rebalance and shutdown handlers call (streams/app.py) --
 
@@ -161,6 +165,7 @@ class FaustInput:
         self._queues.clear()
         self._queued = 0
         self._expected.clear()
+        self._ends.clear()
         self.assigned = frozenset()
         self._room.set()
         self._arrived.set()
@@ -216,9 +221,11 @@ class FaustInput:
         if (topic, partition) not in self._expected:
             return None
         try:
-            end = self.highwater(topic, partition)
+            end = self.highwater(topic, partition)  # as the last fetch of it saw it
         except Exception:  # not assigned here (a rebalance under way), or not started
             return None
+        if end is None:
+            end = self._ends.get((topic, partition))  # as the broker said when it opened
         if end is None:
             return None
         expected = self._expected[(topic, partition)]

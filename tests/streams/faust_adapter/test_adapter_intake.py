@@ -183,29 +183,30 @@ def test_an_empty_partition_with_nothing_committed_is_caught_up() -> None:
     assert source.lag("in.events", 1) is None  # records there, where reading starts unknown
 
 
-def test_a_partition_with_nothing_committed_is_read_from_its_first_offset() -> None:
+def test_the_lag_is_known_from_the_opening_before_any_fetch() -> None:
     asked: list[Any] = []
 
-    async def earliest(tps: list[Any]) -> dict[Any, int]:
+    async def bounds(tps: list[Any]) -> dict[Any, tuple[int, int]]:
         asked.extend(tps)
-        return {tp: 30 for tp in tps}
+        return {tp: (30, 34) for tp in tps}
 
     source = FaustInput(
         INPUTS,
         Runs(),  # type: ignore[arg-type]
         batch_size=100,
         pulse=0.01,
-        highwater=lambda topic, partition: 34,
-        earliest=earliest,
+        highwater=lambda topic, partition: None,  # not fetched yet
+        bounds=bounds,
     )
 
-    async def run() -> int | None:
-        source.seeked({TP("in.events", 5): None})
+    async def run() -> tuple[int | None, int | None]:
+        source.seeked({TP("in.events", 5): None, TP("in.events", 6): 32})
         await asyncio.sleep(0.01)
-        return source.lag("in.events", 5)
+        return source.lag("in.events", 5), source.lag("in.events", 6)
 
-    assert asyncio.run(run()) == 4  # records 30..33 (retention removed what came before)
-    assert asked == [TP("in.events", 5)]
+    # Nothing committed on 5: read from its first offset, 30 (retention removed the rest).
+    assert asyncio.run(run()) == (4, 2)
+    assert asked == [TP("in.events", 5), TP("in.events", 6)]
 
 
 def test_under_a_backlog_every_partition_gets_its_share_of_each_batch() -> None:
