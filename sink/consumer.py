@@ -8,7 +8,6 @@ row. Kafka's committed offsets are written afterwards, for monitoring only.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -55,6 +54,7 @@ class SinkStats:
     first_message: float | None = None
     last_commit: float | None = None
     # For the operations endpoints (sink/operations.py), counted once per batch:
+    # rows the store wrote per table (a row whose key it holds already is not written again)
     table_rows: Counter[str] = field(
         default_factory=lambda: Counter(dict.fromkeys(BATCH_SCHEMAS, 0))
     )
@@ -63,10 +63,11 @@ class SinkStats:
     last_commit_unix: float = 0.0  # wall clock of the last batch committed (0: none yet)
     last_turn: float = field(default_factory=time.monotonic)  # the consume loop's last turn
 
-    def count_rows(self, tables: dict[str, Any]) -> None:
-        for name, table in tables.items():
-            self.table_rows[name] += table.num_rows
-            self.rows += table.num_rows
+    def count_rows(self, tables: dict[str, Any], written: dict[str, int] | None) -> None:
+        """A batch is in the store: `tables` handed to it, `written` of them per table."""
+        self.rows += sum(table.num_rows for table in tables.values())
+        for name, count in (written or {}).items():
+            self.table_rows[name] += count
 
     def line(self) -> str:
         seconds = max(time.monotonic() - self.started, 1e-9)
@@ -157,8 +158,9 @@ class Sink:
         self._writer: Any = None
         self._pending: _InFlight | None = None
         self._consumer: Any = None
-        self._consumer_lock = threading.Lock()  # the operations thread reads it, close waits
         self.freshness = Freshness(clock)
+        self.end_offsets_every = 0.0  # seconds between looks at the broker's ends (0: none)
+        self._ends_seen_at = 0.0
 
     def stop(self, *_: object) -> None:
         """Ask the loop to finish its batch and stop (safe from a signal handler)."""
@@ -189,20 +191,18 @@ class Sink:
         # The client unassigns them itself after this; only the bookkeeping follows.
         self.freshness.revoke((p.topic, p.partition) for p in partitions)
 
-    def end_offsets(self) -> None:
-        """Note the broker's offsets as the consumer's fetches last saw them (no request to
-        the broker), for lag and data age; called by the operations thread."""
+    def _note_end_offsets(self, consumer: Any, now: float) -> None:
+        """The broker's offsets as the consumer's fetches last saw them (no request to the
+        broker), for lag and data age. On the loop's thread: confluent-kafka serializes a
+        consumer's calls, so another thread would wait for `consume` to return."""
         from confluent_kafka import TopicPartition
 
+        self._ends_seen_at = now
         ends = {}
-        with self._consumer_lock:
-            consumer = self._consumer
-            if consumer is None:
-                return
-            for topic, partition in self.freshness.partitions():
-                seen = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
-                if seen is not None:
-                    ends[(topic, partition)] = seen
+        for topic, partition in self.freshness.partitions():
+            seen = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+            if seen is not None:
+                ends[(topic, partition)] = seen
         self.freshness.observe(ends)
 
     @property
@@ -241,6 +241,8 @@ class Sink:
             while not self._stopping:
                 messages = consumer.consume(num_messages=self.batch_size, timeout=self.poll_timeout)
                 now = self.stats.last_turn = self.clock()
+                if self.end_offsets_every and now - self._ends_seen_at >= self.end_offsets_every:
+                    self._note_end_offsets(consumer, now)
                 if messages:
                     if self.stats.first_message is None:
                         self.stats.first_message = now
@@ -262,9 +264,7 @@ class Sink:
                     self.stats.upkeep_seconds.observe(last_upkeep - began)
         finally:
             self._finish_pending()
-            with self._consumer_lock:
-                consumer.close()
-                self._consumer = None
+            consumer.close()
             if self._pool is not None:
                 self._pool.close()
             if self._writer is not None:
@@ -350,7 +350,7 @@ class Sink:
         job, self._pending = self._pending, None
         if job is None:
             return False
-        stored = True
+        stored, written = True, None
         if job.handles is not None:
             from sink.decoding import merge
 
@@ -361,17 +361,17 @@ class Sink:
             job.records = sum(chunk.records for chunk in chunks)
             job.started_at = self.clock()
             try:
-                self.store.append_batch(job.tables, job.offsets)
+                written = self.store.append_batch(job.tables, job.offsets)
             except Exception as error:
                 stored = self._refused(error)
             job.done_at = self.clock()
         else:
             try:
-                job.future.result()
+                written = job.future.result()
             except Exception as error:
                 stored = self._refused(error)
         if stored:
-            self.stats.count_rows(job.tables or {})
+            self.stats.count_rows(job.tables or {}, written)
             self.stats.records += job.records
         else:  # the slow path finds and sets aside the record the store refuses
             items = self._items(job.messages)
@@ -449,8 +449,7 @@ class Sink:
 
         try:
             tables = _tables(items)
-            self.store.append_batch(tables, offsets)
-            self.stats.count_rows(tables)
+            self.stats.count_rows(tables, self.store.append_batch(tables, offsets))
             return
         except (duckdb.Error, UnknownRecord, ValueError, TypeError) as error:
             if len(items) <= 1:
@@ -477,8 +476,7 @@ class Sink:
                     f"{item.name} could not be stored: {type(error).__name__}",
                 )
                 tables = _tables([letter])
-                self.store.append_batch(tables, offsets)
-                self.stats.count_rows(tables)
+                self.stats.count_rows(tables, self.store.append_batch(tables, offsets))
                 return
         # Earlier halves commit without offsets; if we crash in between, the replay of the
         # whole batch finds their rows already stored (keys) and adds nothing.

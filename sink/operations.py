@@ -3,9 +3,9 @@
 `/readyz` (partitions assigned, store open, lag within TIERFLOW_SINK_READY_MAX_LAG).
 docs/operations.md documents each family and the exact conditions.
 
-The sink counts in plain numbers once per batch (SinkStats); this collector reads them, and the
-broker's end offsets as the consumer last fetched them, at each scrape. The server and a
-once-a-second sampler of those end offsets (for the data age) run on daemon threads.
+The sink counts in plain numbers once per batch (SinkStats), and once a second its loop notes
+the broker's end offsets as its consumer last fetched them (sink/monitoring.py, Freshness);
+this collector reads them at each scrape. The server runs on a daemon thread.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ log = logging.getLogger("tierflow.sink.operations")
 # upkeep pass of a large store or a batch into it may take, so a liveness probe does not
 # restart a sink that only works.
 STALLED_AFTER = 300.0
-SAMPLE_EVERY = 1.0  # seconds between two looks at the broker's end offsets (data age)
+END_OFFSETS_EVERY = 1.0  # seconds between two looks at the broker's end offsets (data age)
 
 
 def _histogram(name: str, documentation: str, histogram: Any) -> HistogramMetricFamily:
@@ -52,11 +52,11 @@ class SinkCollector:
 
     def collect(self) -> Iterator[Metric]:
         sink = self.sink
-        sink.end_offsets()
         stats, freshness = sink.stats, sink.freshness
         rows = CounterMetricFamily(
             "tierflow_sink_rows",
-            "Rows handed to the store, by table (a receipt's lines count one each)",
+            "Rows the store wrote, by table (a row whose key it holds already is not written "
+            "again; members: snapshots applied, each replacing the member's row)",
             labels=["table"],
         )
         for table, count in sorted(dict(stats.table_rows).items()):
@@ -165,32 +165,21 @@ class OperationsServer:
         registry.register(SinkCollector(sink, max_lag))  # type: ignore[arg-type]
         ProcessCollector(registry=registry)
         self.sink = sink
-        self._stop = threading.Event()
         attributes = {"sink": sink, "registry": registry, "max_lag": max_lag}
         handler = type("Handler", (_Handler,), attributes)
         self.server = ThreadingHTTPServer((host, port), handler)
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
-        self._threads = [
-            threading.Thread(target=self.server.serve_forever, name="sink-operations", daemon=True),
-            threading.Thread(target=self._sample, name="sink-end-offsets", daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(SAMPLE_EVERY):
-            try:
-                self.sink.end_offsets()
-            except Exception as error:  # a consumer closing under it: the next look will do
-                log.debug("event=end_offsets_unread error=%s", type(error).__name__)
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="sink-operations", daemon=True
+        )
+        self._thread.start()
+        sink.end_offsets_every = END_OFFSETS_EVERY  # lag and data age need them from now on
 
     def close(self) -> None:
-        self._stop.set()
         self.server.shutdown()
         self.server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
+        self._thread.join(timeout=5)
 
 
 def serve(sink: Any, host: str, port: int, max_lag: int) -> OperationsServer | None:

@@ -289,8 +289,9 @@ class Store:
         self,
         rows_by_table: Mapping[str, pa.Table | Sequence[Mapping[str, Any]]],
         offsets: Offsets | None = None,
-    ) -> None:
-        """Insert a batch and upsert the offsets it covers, in ONE transaction.
+    ) -> dict[str, int]:
+        """Insert a batch and upsert the offsets it covers, in ONE transaction; the rows
+        written per table (for the sink's metrics).
 
         `rows_by_table` maps a table name to an Arrow table in `BATCH_SCHEMAS[name]` (see
         `BatchBuilder`) or to row dicts. Rows whose key is already stored (or came earlier in
@@ -331,6 +332,7 @@ class Store:
                         )
         finally:
             batch.unregister_all()
+        return {name: table.num_rows for name, table in fresh.items() if table is not None}
 
     def _fresh_rows(self, tables: Mapping[str, pa.Table], batch: _Registered) -> dict[str, Any]:
         """Register each batch table as `batch_<name>` without the rows already stored; the

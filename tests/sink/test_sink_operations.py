@@ -42,20 +42,18 @@ class _Store:
 
 @dataclass
 class FakeSink:
-    """What the endpoints read of a `Sink`: stats, freshness, store, stop and refusal."""
+    """What the endpoints read of a `Sink`: stats, freshness, store, stop and refusal; and
+    where the broker's end offsets come from (the loop of a real one)."""
 
     clock: Clock = field(default_factory=Clock)
     stats: SinkStats = field(default_factory=SinkStats)
     store: _Store = field(default_factory=_Store)
     stopping: bool = False
     refused: str | None = None
-    ends: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
+    end_offsets_every: float = 0.0
 
     def __post_init__(self) -> None:
         self.freshness = Freshness(self.clock)
-
-    def end_offsets(self) -> None:
-        self.freshness.observe(self.ends)
 
 
 def test_lag_is_the_broker_end_minus_the_next_offset_the_store_holds() -> None:
@@ -180,13 +178,12 @@ def _samples(sink: FakeSink, max_lag: int = 10) -> dict[tuple[str, tuple[Any, ..
 def test_the_collector_reads_the_stats_and_the_offsets_at_scrape_time() -> None:
     sink = FakeSink()
     sink.freshness.assign([R0, L0], {R0: 0, L0: 0})
-    sink.ends = {R0: (0, 4), L0: (0, 3)}
+    sink.freshness.observe({R0: (0, 4), L0: (0, 3)})
     sink.stats.table_rows.update({"receipts": 4, "receipt_lines": 12, "ledger": 3})
     sink.stats.commit_seconds.observe(0.02)
     sink.stats.commit_seconds.observe(0.4)
     sink.stats.upkeep_seconds.observe(2.0)
     sink.stats.last_commit_unix = 1_700_000_000.0
-    sink.clock.now += 5  # the first unseen message is 5 s old at the scrape
     samples = _samples(sink)
     assert samples[("tierflow_sink_rows_total", (("table", "receipt_lines"),))] == 12
     assert samples[("tierflow_sink_rows_total", (("table", "members"),))] == 0
@@ -196,7 +193,7 @@ def test_the_collector_reads_the_stats_and_the_offsets_at_scrape_time() -> None:
     assert samples[("tierflow_sink_upkeep_seconds_sum", ())] == 2.0
     lag = (("partition", "0"), ("topic", "t.pos.receipts"))
     assert samples[("tierflow_sink_lag", lag)] == 4
-    assert samples[("tierflow_sink_data_age_seconds", ())] == 0.0  # first seen at this scrape
+    assert samples[("tierflow_sink_data_age_seconds", ())] == 0.0  # first seen just now
     assert samples[("tierflow_sink_last_commit_timestamp_seconds", ())] == 1_700_000_000.0
     assert samples[("tierflow_sink_assigned_partitions", ())] == 2
     assert samples[("tierflow_sink_ready", ())] == 1  # lag 7 within 10
@@ -207,7 +204,7 @@ def test_the_collector_reads_the_stats_and_the_offsets_at_scrape_time() -> None:
     assert later[("tierflow_sink_ready", ())] == 0
 
 
-def test_the_sink_counts_rows_by_table_as_it_appends(tmp_path: Path) -> None:
+def test_the_sink_counts_the_rows_the_store_writes_by_table(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.duckdb", "UTC")
     sink = Sink(Settings(topic_prefix="t."), store)
     items = [
@@ -219,9 +216,12 @@ def test_the_sink_counts_rows_by_table_as_it_appends(tmp_path: Path) -> None:
         table: store.connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         for table in ("receipts", "receipt_lines", "ledger")
     }
-    counted = {table: sink.stats.table_rows[table] for table in stored}
-    assert counted == stored and stored["receipts"] == 1 and stored["ledger"] == 1
-    assert sink.stats.rows == sum(sink.stats.table_rows.values())
+    assert stored == {"receipts": 1, "receipt_lines": 1, "ledger": 1}
+    assert {table: sink.stats.table_rows[table] for table in stored} == stored
+    handed = sink.stats.rows
+    sink._append(items, {})  # a replay: handed again, nothing written
+    assert {table: sink.stats.table_rows[table] for table in stored} == stored
+    assert sink.stats.rows == 2 * handed == 6
     store.close()
     assert store.closed
 
@@ -238,14 +238,14 @@ def test_the_server_answers_metrics_healthz_and_readyz() -> None:
     sink = FakeSink()
     server = serve(sink, "127.0.0.1", _free_port(), max_lag=10)
     assert server is not None
+    assert sink.end_offsets_every == 1.0  # the loop looks at the broker's ends once a second
     base = f"http://127.0.0.1:{server.port}"
     try:
         status, kind, body = _get(base + "/readyz")
         assert status == 503 and kind == "application/json"
         assert json.loads(body)["reasons"] == ["no partitions assigned (or a rebalance under way)"]
         sink.freshness.assign([R0], {R0: 3})
-        sink.ends = {R0: (0, 3)}
-        sink.end_offsets()
+        sink.freshness.observe({R0: (0, 3)})
         status, _, body = _get(base + "/readyz")
         assert status == 200 and json.loads(body)["ready"] is True
         status, _, body = _get(base + "/healthz")
