@@ -34,6 +34,7 @@ _COMMANDS = [
     ("streams.cli.sink", "kpis", "kpis"),
     ("streams.cli.sink", "member", "member"),
     ("streams.cli.sink", "report", "report"),
+    ("streams.cli.status", "status", "status"),
     ("streams.cli.demo", "demo", "demo"),
 ]
 
