@@ -29,6 +29,20 @@ $(KAFKA_STAMP): $(STAMP) streams/broker/pom.xml
 
 kafka-jars: $(KAFKA_STAMP)
 
+# The JVM consumer of the contract (examples/java, Maven; Java 17+): rebuilt only when its
+# sources, its pom or the schemas it generates classes from change.
+JAVA_CONSUMER := examples/java/target/tierflow-java-consumer.jar
+JAVA_CONSUMER_INPUTS := examples/java/pom.xml $(shell find examples/java/src -type f) \
+  $(wildcard schemas/*.avsc)
+
+$(JAVA_CONSUMER): $(JAVA_CONSUMER_INPUTS)
+	@command -v mvn >/dev/null 2>&1 || { echo "the Java consumer needs Maven 3.8+ and Java 17+ on PATH"; exit 1; }
+	mvn -B -q -Dstyle.color=never -f examples/java/pom.xml package -DskipTests
+	touch $@
+
+.PHONY: java-consumer
+java-consumer: $(JAVA_CONSUMER)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -42,7 +56,7 @@ format: $(STAMP)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 
-test: lint $(KAFKA_STAMP) chromium
+test: lint $(KAFKA_STAMP) chromium $(JAVA_CONSUMER)
 	$(BIN)/pytest
 
 demo: $(KAFKA_STAMP)
