@@ -23,7 +23,6 @@ from rich.box import SIMPLE_HEAD
 
 from streams.settings import TOPIC_NAMES, Settings
 
-WORKER_TOPICS = ("receipts", "member_events", "review_ticks")  # streams.app.INPUT_TOPICS
 # Counters turned into rates, and gauges shown as they are, per kind of service.
 RATES = {
     "worker": {"inputs": "tierflow_inputs_total", "dead_letters": "tierflow_dead_letters_total"},
@@ -166,7 +165,7 @@ def _ignore(_error: Any) -> None:
     """librdkafka's errors (broker down) come back as the calls' exceptions."""
 
 
-def scrape(url: str, timeout: float = 2.0) -> dict[str, Any]:
+def scrape(url: str, timeout: float = 5.0) -> dict[str, Any]:
     """A service's /readyz (its JSON body) and /metrics (summed per family and sample name)."""
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -180,17 +179,21 @@ def scrape(url: str, timeout: float = 2.0) -> dict[str, Any]:
     try:
         status, body = get("/readyz")
         _, text = get("/metrics")
-    except (OSError, ValueError) as error:
+        readyz = json.loads(body or b"{}")
+        samples: Counter[str] = Counter()
+        for family in text_string_to_metric_families(text.decode()):
+            for sample in family.samples:
+                samples[sample.name] += sample.value
+    except OSError as error:
         return {"url": url, "reachable": False, "error": _reason(error)}
-    samples: Counter[str] = Counter()
-    for family in text_string_to_metric_families(text.decode()):
-        for sample in family.samples:
-            samples[sample.name] += sample.value
+    except ValueError as error:  # it answers, but not as a tierflow service does
+        reason = f"not a tierflow service ({_reason(error)})"
+        return {"url": url, "reachable": False, "error": reason}
     return {
         "url": url,
         "reachable": True,
         "ready": status == 200,
-        "readyz": json.loads(body or b"{}"),
+        "readyz": readyz,
         "samples": dict(samples),
         "at": time.monotonic(),
     }
@@ -221,6 +224,8 @@ def service(kind: str, now: dict[str, Any], before: dict[str, Any] | None) -> di
     }
     for name, metric in GAUGES[kind].items():
         row[name] = samples.get(metric)
+    if row["partitions"] is not None:
+        row["partitions"] = int(row["partitions"])
     if row["last_commit"]:
         row["last_commit_age_s"] = round(max(time.time() - row["last_commit"], 0.0), 1)
     del row["last_commit"]
@@ -266,7 +271,7 @@ def collect(
 
 def _kafka_part(settings: Settings, probe: Any, window_s: float) -> dict[str, Any]:
     from sink.consumer import SINK_TOPICS, consumer_config
-    from streams.app import faust_app_id
+    from streams.app import INPUT_TOPICS, faust_app_id
 
     report: dict[str, Any] = {"broker": {"reachable": False, "bootstrap": settings.bootstrap}}
     report["groups"], report["dead_letters"] = [], {"error": "broker not reachable"}
@@ -279,7 +284,7 @@ def _kafka_part(settings: Settings, probe: Any, window_s: float) -> dict[str, An
     topics = cluster.pop("topics")
     report["broker"], report["topics"] = cluster, topics
     groups = (
-        ("worker", faust_app_id(settings), WORKER_TOPICS),
+        ("worker", faust_app_id(settings), INPUT_TOPICS),
         ("sink", consumer_config(settings)["group.id"], SINK_TOPICS),
     )
     for kind, group, names in groups:
@@ -301,10 +306,8 @@ def problems(report: dict[str, Any]) -> list[str]:
         found.append(f"broker {broker['bootstrap']} not reachable: {broker.get('error')}")
     topics = report.get("topics", [])
     found += [f"topic {t['name']} missing" for t in topics if not t["exists"]]
-    inputs = {t["partitions"] for t in topics if t["contract"] in ("receipts", "member_events")} - {
-        0
-    }
-    if len(inputs) > 1:
+    inputs = [t for t in topics if t["contract"] in ("receipts", "member_events") and t["exists"]]
+    if len({t["partitions"] for t in inputs}) > 1:
         found.append("input topics not co-partitioned (partition counts differ)")
     for group in report["groups"]:
         if "error" in group:
@@ -371,7 +374,8 @@ def _services_table(services: list[dict[str, Any]]) -> Any:
                 rate += f"\n[yellow]{rates['dead_letters_per_s']:,} dead letters/s"
             age = ""
         else:
-            rate = _per_s(rates.get("rows_per_s"), "rows")
+            # Messages are consumed as they come; rows land a batch at a time.
+            rate = _per_s(rates.get("messages_per_s"), "msgs")
             age = f"{_n(row.get('data_age_s'))} s"
         commit = row.get("last_commit_age_s")
         table.add_row(
@@ -407,8 +411,9 @@ def _topics_table(topics: list[dict[str, Any]], groups: list[dict[str, Any]]) ->
             cells.append(f"{sum(r['lag'] for r in rows):,}" if rows else "-")
             late = sorted((r for r in rows if r["lag"]), key=lambda r: -r["lag"])
             if late:
-                shown = ", ".join(f"p{r['partition']}: {r['lag']:,}" for r in late[:4])
-                behind.append(f"{kind} {shown}{' ...' if len(late) > 4 else ''}")
+                shown = ", ".join(f"p{r['partition']} {r['lag']:,}" for r in late[:2])
+                more = f" +{len(late) - 2}" if len(late) > 2 else ""
+                behind.append(f"{kind}: {shown}{more}")
         table.add_row(*cells, "; ".join(behind))
     caption = ", ".join(
         f"{g['service']} group {g['group']}: "

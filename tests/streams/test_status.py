@@ -86,6 +86,7 @@ class FakeScraper:
             readyz = {"ready": self.ready[url], "lag": 0, "reasons": []}
         else:
             samples = {"tierflow_sink_rows_total": 5000 + 4000 * seen}
+            samples |= {"tierflow_sink_messages_total": 2000 + 1500 * seen}
             samples |= {"tierflow_sink_data_age_seconds": 2.5}
             samples |= {"tierflow_sink_assigned_partitions": 14}
             reasons = [] if self.ready[url] else ["lag 60000 above 50000"]
@@ -116,7 +117,7 @@ def test_all_ready_is_healthy_with_rates_from_two_scrapes_a_second_apart() -> No
     assert scraper.calls == 4  # each service twice
     worker, sink = report["services"]
     assert worker["rates"] == {"inputs_per_s": 250.0, "dead_letters_per_s": 2.0}
-    assert sink["rates"] == {"rows_per_s": 4000.0, "messages_per_s": 0.0}
+    assert sink["rates"] == {"rows_per_s": 4000.0, "messages_per_s": 1500.0}
     assert sink["data_age_s"] == 2.5 and sink["partitions"] == 14
     assert {g["service"]: g["lag"] for g in report["groups"]} == {"worker": 0, "sink": 120}
     assert report["groups"][0]["group"] == "p.tierflow"  # faust_app_id
@@ -126,8 +127,8 @@ def test_all_ready_is_healthy_with_rates_from_two_scrapes_a_second_apart() -> No
 
     text = screen(report)
     assert "tierflow status: HEALTHY" in text
-    assert "250.0 inputs/s" in text and "4,000.0 rows/s" in text
-    assert "sink p1: 120" in text  # the partition behind, with its lag
+    assert "250.0 inputs/s" in text and "1,500.0 msgs/s" in text
+    assert "sink: p1 120" in text  # the partition behind, with its lag
     assert "wrong_currency" in text and "dead letters, last 1 h (p.loyalty.dead-letters): 3" in text
 
 
@@ -219,6 +220,22 @@ def test_scrape_reads_readyz_even_when_503_and_sums_the_families() -> None:
     assert found["reachable"] and found["ready"] is False
     assert found["readyz"]["reasons"] == ["lag 7 above 5"]
     assert found["samples"]["tierflow_sink_rows_total"] == 7
+
+
+class _NotTierflow(_Service):
+    def do_GET(self) -> None:
+        self._answer(200, b"<html>a web page</html>")
+
+
+def test_scrape_of_something_else_than_tierflow_says_so_without_raising() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotTierflow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        found = scrape(f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert found["reachable"] is False and found["error"].startswith("not a tierflow service")
 
 
 def test_scrape_of_nothing_listening_says_so() -> None:
