@@ -248,3 +248,24 @@ def test_scrape_of_nothing_listening_says_so() -> None:
         "reachable": False,
         "error": "connection refused",
     }
+
+
+def test_watch_refreshes_until_interrupted(monkeypatch: pytest.MonkeyPatch) -> None:
+    scraper = FakeScraper({WORKER: True, SINK: True})
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 3:
+            raise KeyboardInterrupt  # Ctrl-C during the third wait
+
+    monkeypatch.setattr(status_module, "KafkaProbe", lambda settings: FakeProbe())
+    monkeypatch.setattr(status_module, "scrape", scraper)
+    monkeypatch.setattr(status_module.time, "sleep", sleep)
+    arguments = ["status", "--watch", "--json", "--interval", "5", "--worker", WORKER]
+    result = CliRunner().invoke(app, [*arguments, "--sink", SINK])
+    assert result.exit_code == 0, result.output
+    documents = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(documents) == 3 and naps == [5, 5, 5]
+    assert scraper.calls == 4 + 2 + 2  # two scrapes first, then one a refresh
+    assert all(d["healthy"] for d in documents)
