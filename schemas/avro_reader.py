@@ -24,22 +24,26 @@ class Unreadable(Exception):
 
 
 _KINDS: Final = tuple(ReceiptKind(symbol) for symbol in enum_symbols("Receipt", "kind"))
-_LINES: dict[bytes, LineItem] = {}  # a line's Avro bytes -> its (shared, checked) LineItem
-_LINES_LIMIT: Final = 1 << 14
+# Lines seen before, checked and shared, by their first bytes: [(the line's Avro bytes, its
+# LineItem), ...]. A line's bytes read the same whatever follows them (Avro fields say their
+# own length), so data that starts with them at a line's position holds that line.
+_LINES: dict[bytes, list[tuple[bytes, LineItem]]] = {}
+_PREFIX: Final = 12  # a length and the sku, mostly: few lines share them
+_VARIANTS: Final = 8  # lines kept per prefix (quantities and prices of one product)
+_LINES_LIMIT: Final = 1 << 13  # prefixes
 
 
 def _long(data: bytes, pos: int) -> tuple[int, int]:
     """A zigzag varint at `pos`: (value, position after it)."""
-    unsigned = shift = 0
-    while True:
+    unsigned = 0
+    for shift in range(0, 70, 7):
         byte = data[pos]
         pos += 1
         unsigned |= (byte & 0x7F) << shift
         if byte < 0x80:
             break
-        shift += 7
-        if shift > 63:
-            raise Unreadable("a varint longer than 10 bytes")
+    else:
+        raise Unreadable("a varint longer than 10 bytes")
     if unsigned >> 64:
         raise Unreadable("a varint beyond 64 bits")
     return (unsigned >> 1) ^ -(unsigned & 1), pos
@@ -62,6 +66,12 @@ def _end_of_bytes(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def _string(data: bytes, pos: int) -> tuple[str, int]:
+    size = data[pos]
+    if size < 0x80 and not size & 1:  # shorter than 64 bytes: the usual id or code
+        end = pos + 1 + (size >> 1)
+        if end > len(data):
+            raise Unreadable("truncated")
+        return data[pos + 1 : end].decode(), end
     start, end = _end_of_bytes(data, pos)
     return data[start:end].decode(), end
 
@@ -75,37 +85,23 @@ def _optional_string(data: bytes, pos: int) -> tuple[str | None, int]:
     raise Unreadable("an unknown union branch")
 
 
-def _after(data: bytes, pos: int) -> int:
-    """Where the string or bytes at `pos` ends (a length below 64 takes one even byte)."""
-    size = data[pos]
-    if size < 0x80 and not size & 1:
-        return pos + 1 + (size >> 1)
-    return _end_of_bytes(data, pos)[1]
-
-
 def _line(data: bytes, pos: int) -> tuple[LineItem, int]:
-    """A line at `pos`: found by its bytes when seen before (the usual case: then only the
-    lengths are read), else read and checked."""
-    category_end = _after(data, _after(data, pos))  # sku, category
-    quantity = data[category_end]
-    quantity_end = category_end + 1 if quantity < 0x80 else _long(data, category_end)[1]
-    end = _after(data, _after(data, quantity_end))  # unit price, amount
-    if end > len(data):
-        raise Unreadable("truncated")
-    line = _LINES.get(data[pos:end])
-    if line is None:
-        line = _new_line(data, pos, end)
-    return line, end
+    """The line at `pos` and where it ends: a line seen before, or one read and checked."""
+    seen = _LINES.get(data[pos : pos + _PREFIX])
+    if seen is not None:
+        for encoded, line in seen:
+            if data.startswith(encoded, pos):
+                return line, pos + len(encoded)
+    return _new_line(data, pos)
 
 
-def _new_line(data: bytes, start: int, end: int) -> LineItem:
+def _new_line(data: bytes, start: int) -> tuple[LineItem, int]:
     """Read a line not seen before, check it, and keep it for the next receipts."""
     sku, pos = _string(data, start)
     category, pos = _string(data, pos)
     quantity, pos = _long(data, pos)
     unit_price_start, unit_price_end = _end_of_bytes(data, pos)
-    amount_start, amount_end = _end_of_bytes(data, unit_price_end)
-    assert amount_end == end
+    amount_start, end = _end_of_bytes(data, unit_price_end)
     line = LineItem(
         sku,
         category,
@@ -116,8 +112,10 @@ def _new_line(data: bytes, start: int, end: int) -> LineItem:
     check_line(line, 0)  # a line that fails is not kept; the full check names it
     if len(_LINES) >= _LINES_LIMIT:
         _LINES.clear()  # rare: simplest bound, lines are read again
-    _LINES[data[start:end]] = line
-    return line
+    seen = _LINES.setdefault(data[start : start + _PREFIX], [])
+    if len(seen) < _VARIANTS:
+        seen.append((data[start:end], line))
+    return line, end
 
 
 def read_receipt(data: bytes, pos: int) -> Receipt:

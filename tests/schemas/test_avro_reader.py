@@ -121,3 +121,12 @@ def test_the_reader_gives_up_on_a_block_sized_array() -> None:
     with pytest.raises(Unreadable):
         read_receipt(blocked, 10)
     assert CODEC.decode_receipt(blocked) == CODEC.decode_receipt(good)
+
+
+def test_lines_that_start_alike_are_told_apart() -> None:
+    # Same sku and category (the bytes lines are first found by), other quantity and price.
+    for quantity, cents in [(1, 100), (2, 100), (2, 250), (1, 100), (40, 9_999_999)]:
+        data = raw_receipt(lines=[line(quantity, cents)], total=cents.to_bytes(8, "big"))
+        decoded = CODEC.decode_receipt(data)
+        assert decoded == CODEC._decode_receipt_with_fastavro(data)
+        assert (decoded.lines[0].quantity, decoded.lines[0].amount.scaleb(2)) == (quantity, cents)
