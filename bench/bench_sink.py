@@ -1,7 +1,7 @@
 """The analytics store at size: publishing cost and readers' freshness, marts, ingest.
 
 `python -m bench.bench_sink [--publish-sizes N M] [--mart-receipts N] [--receipts N]
-[--skip-publish] [--skip-marts] [--skip-ingest]`.
+[--skip-publish] [--skip-marts] [--skip-ingest] [--endpoint-rounds N]`.
 Publish: a DuckLake grown to each size (receipts; a member per 10) by bench/sink_synthetic.sql
 (rows written straight into the tables, not through Kafka), reopened (the writer indexes the
 stored keys), then --publish-batches sink batches of 20,000 messages (receipts with 3 lines,
@@ -12,7 +12,10 @@ how old the data a reader sees can be. Marts: a synthetic year at --mart-receipt
 a DuckLake and in a single DuckDB file; each mart read whole into Arrow, best of 3, and the
 ratio lake / file. Ingest: N receipts (3 lines each) and N ledger entries produced to fresh
 topics, consumed by the sink into an empty DuckLake; baselines in the same run: a bare
-consumer, a plain DuckDB insert of the same Arrow tables, the codec's decode rate.
+consumer, a plain DuckDB insert of the same Arrow tables, the codec's decode rate. Then the
+cost of the operations endpoints: the same ingest with and without them (/metrics scraped every
+second by another process meanwhile, 15 times Prometheus's default), runs alternated: the rate
+(best of --endpoint-rounds) and the rows per CPU second of the sink's process (median).
 Kafka: TIERFLOW_BOOTSTRAP_SERVERS if set, else an embedded broker of its own (ports 19292/3).
 """
 
@@ -37,6 +40,8 @@ GOAL_ROWS_PER_S = 200_000
 GOAL_MART_S = 1.0
 GOAL_FRESH_S = 30.0
 GOAL_PUBLISH_RATIO = 1.5
+GOAL_ENDPOINT_COST = 0.03  # metrics may cost the sink's ingest rate at most 3%
+SCRAPE_EVERY = 1.0
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -456,7 +461,123 @@ def _consume_only(settings: Any, expected: int) -> float:
     return last - (first or last)
 
 
-def ingest(count: int, folder: Path, decode_workers: list[int]) -> None:
+# Prometheus, played by another process: GET /metrics every SCRAPE_EVERY s until killed.
+_SCRAPER = """
+import sys, time, urllib.request
+while True:
+    time.sleep(float(sys.argv[2]))
+    try:
+        with urllib.request.urlopen(sys.argv[1], timeout=5) as answer:
+            answer.read()
+        print("scraped", flush=True)
+    except OSError:
+        pass
+"""
+
+
+class _EndpointCpu:
+    """CPU seconds the operations endpoints take inside the sink's process: each request's
+    handling (its thread) and the loop's once-a-second look at the end offsets."""
+
+    def __init__(self) -> None:
+        from sink import operations
+        from sink.consumer import Sink
+
+        self.seconds, self.requests, self.notes = 0.0, 0, 0
+        for owner, name in ((operations._Handler, "do_GET"), (Sink, "_note_end_offsets")):
+            setattr(owner, name, self._timed(getattr(owner, name), name == "do_GET"))
+
+    def _timed(self, method: Callable[..., Any], request: bool) -> Callable[..., Any]:
+        def timed(*args: Any) -> Any:
+            began = time.thread_time()
+            try:
+                return method(*args)
+            finally:
+                self.seconds += time.thread_time() - began
+                self.requests += request
+                self.notes += not request
+
+        return timed
+
+
+def _ingest_run(settings: Any, path: Path, *, endpoint: bool) -> tuple[float, float, float]:
+    """One sink run into a fresh store: rows per second from first message to last commit,
+    rows per CPU second of this process, CPU seconds of the process. With `endpoint`, the
+    operations endpoints are up and another process scrapes /metrics every second (its CPU
+    is not this process's)."""
+    from sink.consumer import Sink
+    from sink.operations import serve
+    from sink.store import Store
+
+    store = Store(path, "America/New_York")
+    sink = Sink(settings, store, until_idle=2.0, maintain_every=0)
+    server, scraper = None, None
+    if endpoint:
+        server = serve(sink, "127.0.0.1", _free_port(), max_lag=50_000)
+        assert server is not None
+        url = f"http://127.0.0.1:{server.port}/metrics"
+        scraper = subprocess.Popen(
+            [sys.executable, "-c", _SCRAPER, url, str(SCRAPE_EVERY)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+    cpu = time.process_time()
+    try:
+        stats = sink.run()
+    finally:
+        cpu = time.process_time() - cpu
+        if server is not None:
+            server.close()
+        store.close()
+    if scraper is not None:
+        scraper.kill()
+        scrapes = scraper.communicate()[0].count("scraped")
+        assert scrapes > 0, "the endpoint was never scraped"
+    assert stats.first_message is not None and stats.last_commit is not None
+    return stats.rows / (stats.last_commit - stats.first_message), stats.rows / cpu, cpu
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def endpoint_cost(settings: Any, folder: Path, rounds: int) -> None:
+    """The operations endpoints' cost to the ingest, runs alternated in the same run: the rate
+    (best of the rounds; wall time, so other load on the machine shows) and rows per CPU
+    second of the sink's process (median), with and without; and, measured inside the runs
+    with them, the CPU the endpoints themselves took, as a share of the process's."""
+    own = _EndpointCpu()
+    runs: dict[bool, list[tuple[float, float, float]]] = {False: [], True: []}
+    for number in range(rounds):
+        for endpoint in (False, True):
+            path = folder / f"endpoint{number}{'on' if endpoint else 'off'}.ducklake"
+            runs[endpoint].append(_ingest_run(settings, path, endpoint=endpoint))
+    rate = {on: max(run[0] for run in runs[on]) for on in runs}
+    per_cpu = {on: statistics.median(run[1] for run in runs[on]) for on in runs}
+    rate_ratio, cpu_ratio = rate[True] / rate[False], per_cpu[True] / per_cpu[False]
+    share = own.seconds / sum(run[2] for run in runs[True])
+    for on in runs:
+        print(
+            f"  endpoint {'on ' if on else 'off'}: rows/s "
+            + ", ".join(f"{run[0]:,.0f}" for run in runs[on])
+            + "; rows per CPU second "
+            + ", ".join(f"{run[1]:,.0f}" for run in runs[on])
+        )
+    verdict = "meets" if share < GOAL_ENDPOINT_COST else "misses"
+    print(
+        f"metrics endpoint, {rounds} rounds (/metrics scraped every {SCRAPE_EVERY:g} s): rate "
+        f"x{rate_ratio:.3f} with / without (best), rows per CPU second x{cpu_ratio:.3f} "
+        f"(median); the endpoints' own CPU {own.seconds * 1000:.0f} ms for {own.requests} "
+        f"scrapes and {own.notes} end-offset looks = {share:.2%} of the sink's CPU: {verdict} "
+        f"the < {GOAL_ENDPOINT_COST:.0%} goal (load {os.getloadavg()[0]:.2f})"
+    )
+
+
+def ingest(count: int, folder: Path, decode_workers: list[int], endpoint_rounds: int = 2) -> None:
     from confluent_kafka import Producer
 
     from schemas.codec import Codec
@@ -509,6 +630,8 @@ def ingest(count: int, folder: Path, decode_workers: list[int]) -> None:
             )
         verdict = "meets" if best >= GOAL_ROWS_PER_S else "misses"
         print(f"ingest {verdict} the {GOAL_ROWS_PER_S:,} rows/s goal (best {best:,.0f} rows/s)")
+        if endpoint_rounds:
+            endpoint_cost(settings, folder, endpoint_rounds)
     finally:
         stop()
 
@@ -527,6 +650,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--decode-workers", type=int, nargs="+", default=[0, 2], help="sink runs to measure"
     )
+    parser.add_argument(
+        "--endpoint-rounds", type=int, default=2, help="ingest runs with and without /metrics"
+    )
     args = parser.parse_args(argv)
     print(
         f"python {platform.python_version()} duckdb {duckdb.__version__} on "
@@ -541,7 +667,7 @@ def main(argv: list[str] | None = None) -> None:
         if not args.skip_marts:
             marts(args.mart_receipts, folder)
         if not args.skip_ingest:
-            ingest(args.receipts, folder, args.decode_workers)
+            ingest(args.receipts, folder, args.decode_workers, args.endpoint_rounds)
 
 
 if __name__ == "__main__":
