@@ -43,6 +43,28 @@ $(JAVA_CONSUMER): $(JAVA_CONSUMER_INPUTS)
 .PHONY: java-consumer
 java-consumer: $(JAVA_CONSUMER)
 
+# promtool, Prometheus's checker of rules and configs, for tests/ops (ops/prometheus/): built
+# from the Go module proxy into .tierflow/bin/ once per version (the first build takes minutes,
+# a second run nothing). Without Go on PATH, only CI=true makes that an error; elsewhere
+# tests/ops skips the promtool checks and says how to get it.
+PROMTOOL_VERSION := v0.316.0
+PROMTOOL_STAMP := .tierflow/bin/.promtool-$(PROMTOOL_VERSION)
+
+$(PROMTOOL_STAMP):
+	@if command -v go >/dev/null 2>&1; then \
+	  echo "building promtool $(PROMTOOL_VERSION) into $(@D) (Go module proxy)"; \
+	  mkdir -p $(@D) && \
+	  GOBIN="$(CURDIR)/$(@D)" go install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION) && \
+	  touch $@; \
+	elif [ "$${CI:-}" = true ]; then \
+	  echo "promtool needs Go on PATH (CI=true: the alert rules must be checked)"; exit 1; \
+	else \
+	  echo "no Go on PATH: promtool not built; tests/ops skips its promtool checks"; \
+	fi
+
+.PHONY: promtool
+promtool: $(PROMTOOL_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -56,7 +78,7 @@ format: $(STAMP)
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 
-test: lint $(KAFKA_STAMP) chromium $(JAVA_CONSUMER)
+test: lint $(KAFKA_STAMP) chromium $(JAVA_CONSUMER) promtool
 	$(BIN)/pytest
 
 demo: $(KAFKA_STAMP)
