@@ -45,21 +45,23 @@ java-consumer: $(JAVA_CONSUMER)
 
 # promtool, Prometheus's checker of rules and configs, for tests/ops (ops/prometheus/): built
 # from the Go module proxy into .tierflow/bin/ once per version (the first build takes minutes,
-# a second run nothing). Without Go on PATH, only CI=true makes that an error; elsewhere
+# a second run nothing). Without Go, only CI=true makes that an error; elsewhere
 # tests/ops skips the promtool checks and says how to get it.
 PROMTOOL_VERSION := v0.316.0
 PROMTOOL_STAMP := .tierflow/bin/.promtool-$(PROMTOOL_VERSION)
+# Go from PATH, else where go.dev's installer puts it (a shell that did not read a profile).
+GO ?= $(firstword $(shell command -v go 2>/dev/null) $(wildcard /usr/local/go/bin/go))
 
 $(PROMTOOL_STAMP):
-	@if command -v go >/dev/null 2>&1; then \
+	@if [ -n "$(GO)" ]; then \
 	  echo "building promtool $(PROMTOOL_VERSION) into $(@D) (Go module proxy)"; \
 	  mkdir -p $(@D) && \
-	  GOBIN="$(CURDIR)/$(@D)" go install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION) && \
+	  GOBIN="$(CURDIR)/$(@D)" $(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION) && \
 	  touch $@; \
 	elif [ "$${CI:-}" = true ]; then \
-	  echo "promtool needs Go on PATH (CI=true: the alert rules must be checked)"; exit 1; \
+	  echo "promtool needs Go (CI=true: the alert rules must be checked)"; exit 1; \
 	else \
-	  echo "no Go on PATH: promtool not built; tests/ops skips its promtool checks"; \
+	  echo "no Go: promtool not built; tests/ops skips its promtool checks"; \
 	fi
 
 .PHONY: promtool
