@@ -85,18 +85,10 @@ def seed_changelog(settings: Any, pool: Pool, members: int) -> float:
     """N member records on the table's changelog (made as Faust would: compacted topic,
     key = member id, on the member's partition); returns the seconds it took."""
     from confluent_kafka import Producer
-    from confluent_kafka.admin import AdminClient, NewTopic
 
     from agents.usecase import MemberRecord, partition_of
-    from streams.app import MEMBER_TABLE, faust_app_id
 
-    topic = f"{faust_app_id(settings)}-{MEMBER_TABLE}-changelog"
-    admin = AdminClient(settings.kafka_client_config())
-    created = admin.create_topics(
-        [NewTopic(topic, settings.partitions, 1, config={"cleanup.policy": "compact"})]
-    )
-    for future in created.values():
-        future.result(30)
+    topic = settings.member_changelog  # created compacted with the contract's topics
     producer = Producer(
         settings.kafka_client_config()
         | {"linger.ms": 50, "compression.type": "lz4", "queue.buffering.max.messages": 500_000}

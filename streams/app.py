@@ -34,7 +34,7 @@ OUTPUT_TOPICS = ("ledger", "tier_changes", "notifications", "dead_letters", "mem
 
 def faust_app_id(settings: Settings) -> str:
     """The consumer group and changelog prefix; the topic prefix keeps test runs apart."""
-    return settings.topic_prefix + settings.app_id
+    return settings.worker_group
 
 
 def worker_datadir(settings: Settings) -> Path:

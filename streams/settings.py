@@ -146,6 +146,16 @@ class Settings(BaseSettings):
         return self.topic_prefix + TOPIC_NAMES[name]
 
     @property
+    def worker_group(self) -> str:
+        """The workers' consumer group and Faust app id; the topic prefix keeps runs apart."""
+        return self.topic_prefix + self.app_id
+
+    @property
+    def member_changelog(self) -> str:
+        """The member table's changelog topic (Faust's name for it: app id, table, suffix)."""
+        return f"{self.worker_group}-members-changelog"
+
+    @property
     def bootstrap(self) -> str:
         return self.bootstrap_servers or f"127.0.0.1:{self.broker_port}"
 

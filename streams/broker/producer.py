@@ -68,8 +68,10 @@ class LoyaltyProducer:
 
     A receipt's or member event's record timestamp is its business time, `occurred_at`
     (CreateTime): the worker merges its input topics by record timestamp, as the offline
-    replay merges a file (docs/contract.md, "Order"). Raw bytes (malformed messages) carry
-    the produce time. The contract's topics keep history forever by default
+    replay merges a file (docs/contract.md, "Order"). Raw bytes (a malformed message, a line
+    that does not parse) carry the record timestamp of the input sent before them: stamped
+    "now" in a backfill, a broken record would hold back the later records of its topic
+    until the other topics reached now. The contract's topics keep history forever by default
     (TIERFLOW_RETENTION_MS=-1): with a time-based retention, old business times would be
     deleted at once.
     """
@@ -92,6 +94,7 @@ class LoyaltyProducer:
         self.errors: list[str] = []
         self.refused: str | None = None  # the broker's authentication error, if any
         self._unpolled = 0
+        self._last_stamp = 0  # ms: the record timestamp of the last input sent (0: now)
         full_config = settings.kafka_client_config() | PRODUCER_CONFIG | (config or {})
         # Weakly: the client holding this object's bound methods would make a cycle that
         # keeps the client (its threads, its connections) alive until the interpreter exits.
@@ -136,7 +139,12 @@ class LoyaltyProducer:
     def send_raw(
         self, topic: str, key: str | bytes | None, value: bytes, timestamp: int = 0
     ) -> None:
-        """Bytes as they are (malformed messages too); `timestamp` in ms, 0: now."""
+        """Bytes as they are (malformed messages too); `timestamp` in ms, 0: the last input's
+        (or now, before any)."""
+        if timestamp:
+            self._last_stamp = timestamp
+        else:
+            timestamp = self._last_stamp
         while True:
             try:
                 self._producer.produce(topic, value, key, timestamp=timestamp)

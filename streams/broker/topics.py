@@ -38,12 +38,17 @@ class Topic:
     created: bool
 
 
-def create_topics(settings: Settings, names: Iterable[str] = TOPIC_NAMES) -> list[Topic]:
-    """Make sure every named contract topic exists with settings.partitions partitions.
+def create_topics(
+    settings: Settings, names: Iterable[str] = TOPIC_NAMES, changelog: bool = True
+) -> list[Topic]:
+    """Make sure every named contract topic (and the member table's changelog) exists with
+    settings.partitions partitions.
 
     Idempotent: existing topics with the right partition count are left as they are; new
     ones get retention.ms = settings.retention_ms. Returns once every topic has a leader for
-    each partition, so a producer right after never meets an unknown topic.
+    each partition, so a producer right after never meets an unknown topic, and a worker's
+    group assignment never misses the changelog (Faust would create it at the worker's
+    start, and a group joined before its metadata reached the consumer ignored it).
     """
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
@@ -59,6 +64,8 @@ def create_topics(settings: Settings, names: Iterable[str] = TOPIC_NAMES) -> lis
         )
     admin = AdminClient(settings.kafka_client_config())
     wanted = [settings.topic(name) for name in names]
+    if changelog:
+        wanted.append(settings.member_changelog)
     existing = _partition_counts(admin, wanted)
     _check_partitions(existing, settings.partitions)
     missing = [name for name in wanted if name not in existing]
@@ -92,14 +99,15 @@ ANY_TIME = str(2**63 - 1)  # ms: no bound
 
 def topic_config(settings: Settings, topic: str) -> dict[str, str]:
     """A new topic's configuration: history kept per settings.retention_ms, except the
-    member snapshots, which are compacted (the last snapshot per member is the truth).
+    member snapshots and the member table's changelog, which are compacted (the last
+    record per member is the truth).
 
     Input records carry their business time (`occurred_at`) as record timestamp, and a
     backfill or a POS that was offline sends old times; so the input topics accept any
     record timestamp, whatever the broker's `log.message.timestamp.*.max.ms` defaults (Kafka
     4 refuses records more than an hour ahead of its clock by default)."""
     config = {"retention.ms": str(settings.retention_ms)}
-    if topic == settings.topic("members"):
+    if topic in (settings.topic("members"), settings.member_changelog):
         config["cleanup.policy"] = "compact"
     if topic in {settings.topic(name) for name in INPUTS}:
         config["message.timestamp.type"] = "CreateTime"

@@ -25,6 +25,7 @@ def worker(
     import faust
 
     from streams.app import create_app
+    from streams.broker.topics import TopicError, create_topics
     from streams.logs import configure, logging_config
     from streams.settings import Settings
 
@@ -35,6 +36,10 @@ def worker(
         overrides["worker_datadir"] = datadir
     settings = Settings(**overrides)  # type: ignore[arg-type]
     configure(settings.log_format, loglevel)
+    try:  # the member table's changelog before the group forms (docs/streaming.md)
+        create_topics(settings, names=(), changelog=True)
+    except TopicError as error:
+        raise typer.BadParameter(str(error), param_hint="TIERFLOW_BOOTSTRAP_SERVERS") from None
     app = create_app(settings)
     # Everything imported and built so far lives as long as the worker: out of the cyclic
     # collector's sight, a full collection no longer walks it (docs/benchmarks.md, Latency).

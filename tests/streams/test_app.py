@@ -74,3 +74,16 @@ def test_the_worker_consumer_reads_committed_and_waits_at_most_fetch_max_wait(
 
     assert asyncio.run(build(fetch_max_wait=0.033)) == (33, "read_committed")
     assert asyncio.run(build()) == (20, "read_committed")  # the default, not Faust's 1,500
+
+
+def test_the_member_changelog_topic_is_the_one_topics_create_makes(tmp_path: Path) -> None:
+    from streams.app import create_worker
+
+    settings = Settings(
+        bootstrap_servers="127.0.0.1:1",
+        topic_prefix="t9.",
+        program=Path(__file__).parents[2] / "streams" / "program.example.toml",
+        worker_datadir=tmp_path,
+    )
+    live = create_worker(settings)
+    assert live.io.members.changelog == settings.member_changelog == "t9.tierflow-members-changelog"
