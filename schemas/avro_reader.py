@@ -35,6 +35,9 @@ _LINES_LIMIT: Final = 1 << 13  # prefixes
 
 def _long(data: bytes, pos: int) -> tuple[int, int]:
     """A zigzag varint at `pos`: (value, position after it)."""
+    unsigned = data[pos]
+    if unsigned < 0x80:  # one byte: an array's count or end, a quantity
+        return (unsigned >> 1) ^ -(unsigned & 1), pos + 1
     unsigned = 0
     for shift in range(0, 70, 7):
         byte = data[pos]

@@ -400,16 +400,14 @@ class Codec:
             except Exception:
                 pass  # fastavro writes it, or says what is wrong with it
             else:
-                return self._framed_body(name, body)
+                data = self._header(name) + body
+                if len(data) > MAX_MESSAGE_BYTES:
+                    raise CodecError(
+                        "message_too_large",
+                        f"{name} is {len(data)} bytes; at most {MAX_MESSAGE_BYTES}",
+                    )
+                return data
         return self._encode_with_fastavro(obj)
-
-    def _framed_body(self, name: str, body: bytes) -> bytes:
-        data = self._header(name) + body
-        if len(data) > MAX_MESSAGE_BYTES:
-            raise CodecError(
-                "message_too_large", f"{name} is {len(data)} bytes; at most {MAX_MESSAGE_BYTES}"
-            )
-        return data
 
     def _encode_with_fastavro(self, obj: object) -> bytes:
         """`encode` through fastavro: every record, and every error of one that cannot be

@@ -39,7 +39,11 @@ def next_tier(version: ProgramVersion, name: str) -> Tier | None:
 
 def points_to_next_tier(version: ProgramVersion, name: str, qualifying_points: int) -> int:
     """The next tier's threshold minus qualifying points; 0 at the top tier."""
-    upper = next_tier(version, name)
+    return points_to(next_tier(version, name), qualifying_points)
+
+
+def points_to(upper: Tier | None, qualifying_points: int) -> int:
+    """`points_to_next_tier` with the next tier (None: at the top) at hand."""
     return 0 if upper is None else max(0, upper.threshold - qualifying_points)
 
 

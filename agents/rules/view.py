@@ -10,7 +10,7 @@ from agents.rules.program import Program
 from agents.rules.qualifying import points_at_risk, qualifying_points_on
 from agents.rules.review import version_on
 from agents.rules.state import MemberState, MemberStatus
-from agents.rules.tiers import current_tier, next_tier, points_to_next_tier
+from agents.rules.tiers import current_tier, next_tier, points_to
 
 _STATUS_TEXTS = {status: status.value for status in MemberStatus}  # no `.value` property call
 
@@ -47,7 +47,7 @@ def member_view(state: MemberState, program: Program, as_of: date) -> MemberView
         balance=state.balance,
         qualifying_points=qualifying,
         next_tier=upper.name if upper else None,
-        points_to_next_tier=points_to_next_tier(version, state.tier, qualifying),
+        points_to_next_tier=points_to(upper, qualifying),
         points_at_risk_30d=points_at_risk(state, as_of, version.window_months),
         enrolled_at=state.enrolled_at,
         name=state.name,

@@ -177,3 +177,9 @@ _VIEW: MemberView = every_message()[-1].view  # type: ignore[attr-defined]
 def test_an_unexpected_value_gets_what_fastavro_makes_of_it(message: object) -> None:
     written, by_fastavro = _both_ways(message)
     assert written == by_fastavro
+
+
+def test_a_message_over_the_limit_is_refused_the_same_way() -> None:
+    written, by_fastavro = _both_ways(_entry(description="x" * (1024 * 1024)))
+    assert written == by_fastavro
+    assert written[0] == "message_too_large"
