@@ -63,3 +63,10 @@ def test_every_code_folder_is_a_package_that_pip_installs() -> None:
     assert (
         sorted(str(f.relative_to(REPO)) for f in folders if not (f / "__init__.py").exists()) == []
     )
+
+
+def test_no_two_test_modules_share_a_name() -> None:
+    """The test folders are not packages: pytest imports each module by its file name, and a
+    second module of the same name stops the whole collection."""
+    names = [path.name for path in (REPO / "tests").rglob("test_*.py")]
+    assert sorted({name for name in names if names.count(name) > 1}) == []

@@ -1,6 +1,6 @@
 """The Grafana dashboard: it parses, every panel reads the Prometheus datasource variable, and
 every query is PromQL that Prometheus accepts (checked by promtool as recording rules). That
-each names only families the worker and sink export: tests/ops/test_live_operations.py."""
+each names only families the worker and sink export: tests/ops/test_live_services.py."""
 
 from __future__ import annotations
 
