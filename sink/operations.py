@@ -170,16 +170,16 @@ class OperationsServer:
         self.server = ThreadingHTTPServer((host, port), handler)
         self.server.daemon_threads = True
         self.port = int(self.server.server_address[1])
-        self._thread = threading.Thread(
+        self._serving = threading.Thread(
             target=self.server.serve_forever, name="sink-operations", daemon=True
         )
-        self._thread.start()
+        self._serving.start()
         sink.end_offsets_every = END_OFFSETS_EVERY  # lag and data age need them from now on
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
-        self._thread.join(timeout=5)
+        self._serving.join(timeout=5)
 
 
 def serve(sink: Any, host: str, port: int, max_lag: int) -> OperationsServer | None:

@@ -189,6 +189,13 @@ def broker_jvms(settings: Settings) -> list[int]:
 
 def broker_answers(settings: Settings, timeout: float = 3.0) -> bool:
     """True if the settings' bootstrap answers a metadata request within `timeout` seconds."""
+    return broker_problem(settings, timeout) is None
+
+
+def broker_problem(settings: Settings, timeout: float = 3.0) -> str | None:
+    """None if the settings' bootstrap answers a metadata request within `timeout` seconds;
+    else why not: `refused credentials: <broker's error>` (SASL) or `no answer`."""
+    from confluent_kafka import KafkaError
     from confluent_kafka.admin import AdminClient
 
     first = settings.bootstrap.split(",")[0].strip()
@@ -198,16 +205,28 @@ def broker_answers(settings: Settings, timeout: float = 3.0) -> bool:
         with socket.create_connection((host.strip("[]"), int(port)), timeout=min(timeout, 2.0)):
             pass
     except (OSError, ValueError):
-        return False
+        return "no answer"
     quiet = logging.getLogger("tierflow.broker.probe")
     quiet.propagate = False
     quiet.addHandler(logging.NullHandler())
-    config = settings.kafka_client_config() | {"logger": quiet, "socket.timeout.ms": 2000}
+    refused: list[str] = []
+
+    def on_error(error: KafkaError) -> None:
+        if error.code() in (KafkaError._AUTHENTICATION, KafkaError.SASL_AUTHENTICATION_FAILED):
+            refused.append(error.str())
+
+    config = settings.kafka_client_config() | {
+        "logger": quiet,
+        "socket.timeout.ms": 2000,
+        "error_cb": on_error,
+    }
+    admin = AdminClient(config)
     try:
-        metadata = AdminClient(config).list_topics(timeout=timeout)
+        metadata = admin.list_topics(timeout=timeout)
     except Exception:  # KafkaException on timeout, auth failure, ...: not answering
-        return False
-    return bool(metadata.brokers)
+        admin.poll(0)  # serves the error callbacks: a refused login is reported there
+        return f"refused credentials: {refused[0]}" if refused else "no answer"
+    return None if metadata.brokers else "no answer"
 
 
 # --- the JVM -------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ ADMIN_TIMEOUT_S = 30.0
 
 class TopicError(Exception):
     """A topic that cannot be made as the settings ask. Codes: partition_mismatch,
-    create_failed, unreachable."""
+    create_failed, unreachable, authentication_failed."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -53,9 +53,16 @@ def create_topics(
     from confluent_kafka import KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    from streams.broker.embedded import broker_answers
+    from streams.broker.embedded import broker_problem
 
-    if not broker_answers(settings, timeout=10.0):
+    problem = broker_problem(settings, timeout=10.0)
+    if problem is not None and problem.startswith("refused credentials"):
+        raise TopicError(
+            "authentication_failed",
+            f"the broker at {settings.bootstrap} {problem}; check TIERFLOW_SECURITY_PROTOCOL, "
+            "TIERFLOW_SASL_MECHANISM, TIERFLOW_SASL_USERNAME and TIERFLOW_SASL_PASSWORD",
+        )
+    if problem is not None:
         raise TopicError(
             "unreachable",
             f"Kafka at {settings.bootstrap} does not answer a metadata request within 10 s. "

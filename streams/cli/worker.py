@@ -39,7 +39,9 @@ def worker(
     try:  # the member table's changelog before the group forms (docs/streaming.md)
         create_topics(settings, names=(), changelog=True)
     except TopicError as error:
-        raise typer.BadParameter(str(error), param_hint="TIERFLOW_BOOTSTRAP_SERVERS") from None
+        refused = error.code == "authentication_failed"
+        hint = "TIERFLOW_SASL_*" if refused else "TIERFLOW_BOOTSTRAP_SERVERS"
+        raise typer.BadParameter(str(error), param_hint=hint) from None
     app = create_app(settings)
     # Everything imported and built so far lives as long as the worker: out of the cyclic
     # collector's sight, a full collection no longer walks it (docs/benchmarks.md, Latency).

@@ -41,7 +41,8 @@ def test_every_contract_topic_gets_the_configured_partitions_and_retention(
 def test_creating_the_topics_again_changes_nothing(tierflow_settings: Any) -> None:
     settings = tierflow_settings(partitions=4)
     again = create_topics(settings)
-    assert [topic.name for topic in again] == [settings.topic(name) for name in TOPIC_NAMES]
+    contract = [settings.topic(name) for name in TOPIC_NAMES]
+    assert [topic.name for topic in again] == [*contract, settings.member_changelog]
     assert {(topic.partitions, topic.created) for topic in again} == {(4, False)}
 
 
