@@ -44,6 +44,7 @@ from schemas.records import DeadLetter, MemberSnapshot, ReviewTickMessage
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "RECORD_NAMES",
+    "SUBJECT_NAMINGS",
     "Codec",
     "CodecError",
     "DeadLetter",
@@ -51,6 +52,7 @@ __all__ = [
     "ReviewTickMessage",
     "default_codec",
     "load_schema",
+    "subject_name",
 ]
 
 SCHEMA_DIR: Final = Path(__file__).parent
@@ -65,9 +67,25 @@ RECORD_NAMES: Final = (
     "ReviewTick",
     "MemberSnapshot",
 )
+SUBJECT_NAMINGS: Final = ("topic", "record", "topic_record")
 MAX_MESSAGE_BYTES: Final = 1024 * 1024
 SINGLE_OBJECT_MAGIC: Final = b"\xc3\x01"
 CONFLUENT_MAGIC: Final = 0
+
+
+def subject_name(naming: str, topic: str, record: str) -> str:
+    """The registry subject of a record written to a topic, as Confluent's serializers name
+    it: `topic` (TopicNameStrategy, their default) `<topic>-value`; `record`
+    (RecordNameStrategy) the record's full name; `topic_record` (TopicRecordNameStrategy)
+    `<topic>-<full name>`."""
+    full_name = f"{NAMESPACE}.{record}"
+    if naming == "topic":
+        return f"{topic}-value"
+    if naming == "record":
+        return full_name
+    if naming == "topic_record":
+        return f"{topic}-{full_name}"
+    raise ValueError(f"subject naming {naming!r} is not one of {', '.join(SUBJECT_NAMINGS)}")
 
 
 class RegistryClient(Protocol):
@@ -138,8 +156,9 @@ class Codec:
     """Encodes core dataclasses to framed Avro and decodes (and checks) what arrives.
 
     Without `schema_registry_url` (or `registry_client`) messages use Avro single-object
-    encoding; with one, the Confluent framing, schemas registered under their full record
-    name (RecordNameStrategy, e.g. `io.tierflow.v1.Receipt`). Decoding accepts both.
+    encoding; with one, the Confluent framing, each schema registered under its subject in
+    `subjects` (record name -> subject; `subject_name` makes them; a record not in it, under
+    its full name). Decoding accepts both.
     Whether a receipt is in the program's currency is the rules' decision (`wrong_currency`).
     """
 
@@ -147,6 +166,8 @@ class Codec:
         self,
         schema_registry_url: str | None = None,
         registry_client: RegistryClient | None = None,
+        subjects: Mapping[str, str] | None = None,
+        history: Path = SCHEMA_DIR / "history",
     ) -> None:
         if registry_client is None and schema_registry_url:
             from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -154,6 +175,7 @@ class Codec:
             # new_client gives the in-memory mock for `mock://` URLs (tests, demos).
             registry_client = SchemaRegistryClient.new_client({"url": schema_registry_url})
         self._registry = registry_client
+        self._subjects = dict(subjects or {})
         self._readers: dict[str, _Reader] = {}
         self._by_fingerprint: dict[bytes, _Writer] = {}
         self._by_schema_id: dict[int, _Writer] = {}
@@ -171,7 +193,7 @@ class Codec:
             self._by_fingerprint[reader.fingerprint] = _Writer(
                 reader, reader.logical, reader.raw, None, None
             )
-        history = SCHEMA_DIR / "history"
+        # Earlier (or later) versions of our records, read through schema resolution.
         for path in sorted(history.glob("*.avsc")) if history.is_dir() else []:
             self.add_writer_schema(json.loads(path.read_text("utf-8")))
 
@@ -225,7 +247,7 @@ class Codec:
         from confluent_kafka.schema_registry import Schema
 
         assert self._registry is not None
-        subject = f"{NAMESPACE}.{reader.name}"
+        subject = self._subjects.get(reader.name, f"{NAMESPACE}.{reader.name}")
         try:
             schema_id = int(
                 self._registry.register_schema(

@@ -137,9 +137,7 @@ class Sink:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if codec is None:
-            from schemas.codec import Codec
-
-            codec = Codec(schema_registry_url=settings.schema_registry_url)
+            codec = settings.codec()
         self.settings = settings
         self.store = store
         self.codec = codec

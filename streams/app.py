@@ -161,12 +161,11 @@ def create_worker(settings: Settings) -> LiveWorker:
     from agents.worker.alignment import EventTimeAligner
     from agents.worker.checkpoint import Checkpoint
     from agents.worker.loop import MemberWorker, WorkerConfig
-    from schemas.codec import Codec
     from streams.faust_adapter import AdapterConfig, adapt
     from streams.program import load_program
 
     program = load_program(settings.program)
-    codec = Codec(schema_registry_url=settings.schema_registry_url)
+    codec = settings.codec()
     app = bare_app(settings)
     inputs = declare_inputs(app, settings)
     app.topics.add(inputs)  # subscribed although no Faust stream iterates it

@@ -7,10 +7,13 @@ reads `os.environ` on its own.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from schemas.codec import Codec
 
 TOPIC_NAMES = {
     "receipts": "pos.receipts",
@@ -21,6 +24,17 @@ TOPIC_NAMES = {
     "dead_letters": "loyalty.dead-letters",
     "review_ticks": "loyalty.review-ticks",
     "members": "loyalty.members",
+}
+# The topic each record is written to (one record type per topic).
+RECORD_TOPICS = {
+    "Receipt": "receipts",
+    "MemberEvent": "member_events",
+    "LedgerEntry": "ledger",
+    "TierChange": "tier_changes",
+    "Notification": "notifications",
+    "DeadLetter": "dead_letters",
+    "ReviewTick": "review_ticks",
+    "MemberSnapshot": "members",
 }
 
 
@@ -35,6 +49,11 @@ class Settings(BaseSettings):
     sasl_password: SecretStr | None = None
     ssl_cafile: Path | None = None
     schema_registry_url: str | None = None
+    schema_subject_naming: Literal["topic", "record", "topic_record"] = Field(
+        default="topic",
+        description="registry subjects: topic = <topic>-value (Confluent's default), record = "
+        "the record's full name, topic_record = <topic>-<full name>",
+    )
 
     # The embedded broker (Apache Kafka in KRaft combined mode, run from Maven-fetched jars).
     home: Path = Field(default=Path(".tierflow"), description="state folder: jars, broker data")
@@ -144,6 +163,17 @@ class Settings(BaseSettings):
     def topic(self, name: str) -> str:
         """The full topic name of a contract topic ('receipts', 'ledger', ...)."""
         return self.topic_prefix + TOPIC_NAMES[name]
+
+    def codec(self) -> Codec:
+        """The wire codec these settings ask for: single-object encoding, or the Confluent
+        framing through the schema registry with subjects named by `schema_subject_naming`."""
+        from schemas.codec import Codec, subject_name
+
+        subjects = {
+            record: subject_name(self.schema_subject_naming, self.topic(topic), record)
+            for record, topic in RECORD_TOPICS.items()
+        }
+        return Codec(schema_registry_url=self.schema_registry_url, subjects=subjects)
 
     @property
     def worker_group(self) -> str:

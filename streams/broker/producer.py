@@ -84,9 +84,7 @@ class LoyaltyProducer:
     ) -> None:
         from confluent_kafka import Producer
 
-        from schemas.codec import Codec
-
-        self.codec = codec or Codec(settings.schema_registry_url)
+        self.codec = codec or settings.codec()
         self.receipts_topic = settings.topic("receipts")
         self.member_events_topic = settings.topic("member_events")
         self.sent: Counter[str] = Counter()
@@ -258,9 +256,8 @@ def publish_review_ticks(settings: Settings, review_date: date, timeout: float =
     from confluent_kafka import Producer
 
     from agents.worker.ticks import tick_messages
-    from schemas.codec import Codec
 
-    codec = Codec(schema_registry_url=settings.schema_registry_url)
+    codec = settings.codec()
     producer = Producer({**settings.kafka_client_config(), "enable.idempotence": True})
     failures: list[str] = []
 

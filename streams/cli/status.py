@@ -118,8 +118,6 @@ class KafkaProbe:
         offsets `offsets_for_times` gives for now - window, up to the end seen at the start)."""
         from confluent_kafka import Consumer, TopicPartition
 
-        from schemas.codec import Codec
-
         topic = self.settings.topic("dead_letters")
         consumer = Consumer(
             self.config | {"group.id": "tierflow-status", "enable.auto.commit": False}
@@ -138,7 +136,7 @@ class KafkaProbe:
             consumer.assign([s for s in starts if s.partition in ends])
             codes: Counter[str] = Counter()
             read, deadline = 0, time.monotonic() + 4 * self.timeout
-            codec = Codec(schema_registry_url=self.settings.schema_registry_url)
+            codec = self.settings.codec()
             while ends and read < DEAD_LETTERS_READ_AT_MOST and time.monotonic() < deadline:
                 for message in consumer.consume(1000, timeout=0.5):
                     if message.error() is not None or message.partition() not in ends:

@@ -125,9 +125,7 @@ class TopicReader:
     def __init__(self, settings: Settings, names: Iterable[str]) -> None:
         from confluent_kafka import Consumer
 
-        from schemas.codec import Codec
-
-        self.codec = Codec(settings.schema_registry_url)
+        self.codec = settings.codec()
         self.topics = {settings.topic(name): name for name in names}
         self.consumer = Consumer(
             settings.kafka_client_config()

@@ -1,5 +1,6 @@
 """The contract tests reuse the live tests' helpers (tests/agents/live_worker.py and the worked
-examples' builders) and build the JVM consumer of examples/java once per run."""
+examples' builders) and the wire examples of tests/schemas, and build the JVM consumer of
+examples/java once per run."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-LIVE_HELPERS = Path(__file__).resolve().parents[1] / "agents"
-if str(LIVE_HELPERS) not in sys.path:
-    sys.path.append(str(LIVE_HELPERS))
+TESTS = Path(__file__).resolve().parents[1]
+for helpers in (TESTS / "agents", TESTS / "schemas"):  # live workers; wire examples
+    if str(helpers) not in sys.path:
+        sys.path.append(str(helpers))
 
 
 @pytest.fixture(scope="session")

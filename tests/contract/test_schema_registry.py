@@ -12,14 +12,17 @@ from typing import Any
 
 import pytest
 from apicurio_registry import Registry, running_registry
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from contract_live import assert_same_records, points_of, run_worked_examples
 from fastavro.schema import to_parsing_canonical_form
 from java_client import run_java_consumer
 from test_live_worked_examples import PROGRAM, enrolled, redeemed, sale
+from wire_examples import receipt_v2, write_body
 
 from agents.rules import apply
 from schemas.codec import Codec, CodecError, load_schema
 from streams.program import load_program
+from streams.settings import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +39,7 @@ def get_json(url: str) -> Any:
 
 
 def test_the_codec_registers_its_schemas_and_reads_messages_back(registry: Registry) -> None:
-    writer = Codec(schema_registry_url=registry.url)
+    writer = Settings(schema_registry_url=registry.url).codec()  # <topic>-value subjects
     receipt = sale("M-REG", "R-REG-1", 3, 15, "800.00")
     event = redeemed("M-REG", 4, 100)
     state, _ = apply(None, enrolled("M-REG", 2), load_program(PROGRAM))
@@ -55,8 +58,9 @@ def test_the_codec_registers_its_schemas_and_reads_messages_back(registry: Regis
         ours = load_schema(name)
         assert to_parsing_canonical_form(held) == to_parsing_canonical_form(ours), name
     subjects = set(get_json(f"{registry.url}/subjects"))
-    # The subject naming of now: the record's full name (docs/contract.md, "Known limit").
-    assert {"io.tierflow.v1.Receipt", "io.tierflow.v1.MemberEvent"} <= subjects
+    assert {"pos.receipts-value", "loyalty.member-events-value"} <= subjects
+    latest = get_json(f"{registry.url}/subjects/pos.receipts-value/versions/latest")
+    assert latest["id"] == ids["Receipt"]
 
     # A reader with an empty cache looks each id up in the registry.
     reader = Codec(schema_registry_url=registry.url)
@@ -67,11 +71,24 @@ def test_the_codec_registers_its_schemas_and_reads_messages_back(registry: Regis
 
     # Registering again (another process) gives the same id; an id the registry does not
     # hold is `unknown_schema`, not a transient `registry_unavailable`.
-    assert Codec(schema_registry_url=registry.url).encode(receipt)[1:5] == framed["Receipt"][1:5]
+    again = Settings(schema_registry_url=registry.url).codec()
+    assert again.encode(receipt)[1:5] == framed["Receipt"][1:5]
     unknown = b"\x00" + (2**31 - 1).to_bytes(4, "big") + framed["Receipt"][5:]
     with pytest.raises(CodecError) as refused:
         reader.decode_receipt(unknown)
     assert refused.value.code == "unknown_schema"
+
+    # The next version, with an added optional field, registered under the same subject by
+    # a producer that has it: a reader that never saw it reads its messages by id.
+    next_id = SchemaRegistryClient({"url": registry.url}).register_schema(
+        "pos.receipts-value", Schema(json.dumps(receipt_v2()), "AVRO")
+    )
+    assert next_id != ids["Receipt"]
+    versions = get_json(f"{registry.url}/subjects/pos.receipts-value/versions")
+    assert len(versions) == 2
+    body = reader.decode_record(framed["Receipt"])[1] | {"channel": "app"}
+    newer = b"\x00" + next_id.to_bytes(4, "big") + write_body(receipt_v2(), body)
+    assert Codec(schema_registry_url=registry.url).decode_receipt(newer) == receipt
 
 
 @pytest.mark.integration

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import io
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+
+import fastavro
 
 from agents.rules.events import LineItem, MemberEvent, MemberEventType, Receipt, ReceiptKind
 from agents.rules.outputs import (
@@ -18,6 +22,7 @@ from agents.rules.outputs import (
     TierChange,
 )
 from agents.rules.view import MemberView
+from schemas.codec import load_schema
 from schemas.records import DeadLetter, MemberSnapshot, ReviewTickMessage
 
 AT = datetime(2025, 3, 14, 15, 9, 26, 535000, tzinfo=UTC)
@@ -186,3 +191,26 @@ class InMemoryRegistry:
 
     def get_schema(self, schema_id: int) -> Any:
         return self.schemas[schema_id]
+
+
+# -- the next version of a schema (tests of schema evolution) --
+
+
+def receipt_v2() -> dict[str, Any]:
+    """Receipt with one more optional field, as the next schema version would add it."""
+    schema = copy.deepcopy(load_schema("Receipt"))
+    schema["fields"].append(
+        {
+            "name": "channel",
+            "type": ["null", "string"],
+            "default": None,
+            "doc": "Where the sale happened (store, web, app).",
+        }
+    )
+    return schema
+
+
+def write_body(schema: dict[str, Any], record: dict[str, Any]) -> bytes:
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, fastavro.parse_schema(schema), record)
+    return body.getvalue()
