@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from agents.rules.program import (
+    DEFAULT_TIER_DOWN,
+    DEFAULT_TIER_UP,
     Campaign,
     DowngradePolicy,
     Program,
@@ -139,9 +141,12 @@ class Returns(_Section):
 
 
 class TemplateSpec(_Section):
-    email_subject: str = ""
-    email_body: str = ""
-    sms_body: str = ""
+    """A notification's texts. A channel left out gets the built-in text (tier changes);
+    an empty text turns that channel off (`sms_body = ""`: no SMS)."""
+
+    email_subject: str | None = None
+    email_body: str | None = None
+    sms_body: str | None = None
 
 
 class Notifications(_Section):
@@ -280,7 +285,8 @@ def _template_errors(notifications: Notifications, at: str) -> Iterator[tuple[st
         for key in ("email_subject", "email_body", "sms_body"):
             path = f"{at}notifications.{section}.{key}"
             try:
-                names = [field for _, field, _, _ in formatter.parse(getattr(template, key))]
+                text = getattr(template, key) or ""
+                names = [field for _, field, _, _ in formatter.parse(text)]
             except ValueError as bad:
                 yield path, f"bad template: {bad} (write {{{{ and }}}} for literal braces)"
                 continue
@@ -350,8 +356,17 @@ def _versions(spec: ProgramFile) -> Iterator[tuple[int, dict[str, Any], dict[str
 # ---- to the core's dataclasses --------------------------------------------------------------
 
 
-def _template(spec: TemplateSpec) -> Template:
-    return Template(spec.email_subject, spec.email_body, spec.sms_body)
+_NO_TEXTS = Template()
+
+
+def _template(spec: TemplateSpec, default: Template = _NO_TEXTS) -> Template:
+    """The texts given, and `default`'s for a channel the spec leaves out."""
+    email_given = spec.email_subject is not None or spec.email_body is not None
+    return Template(
+        email_subject=(spec.email_subject or "") if email_given else default.email_subject,
+        email_body=(spec.email_body or "") if email_given else default.email_body,
+        sms_body=default.sms_body if spec.sms_body is None else spec.sms_body,
+    )
 
 
 def _campaign(spec: CampaignSpec) -> Campaign:
@@ -391,8 +406,8 @@ def _version(sections: dict[str, Any], effective_from: datetime | None) -> Progr
         returns_match_days=sections["returns"].match_days,
         auto_enroll=sections["auto_enroll"],
         templates=Templates(
-            tier_up=_template(notifications.tier_up),
-            tier_down=_template(notifications.tier_down),
+            tier_up=_template(notifications.tier_up, DEFAULT_TIER_UP),
+            tier_down=_template(notifications.tier_down, DEFAULT_TIER_DOWN),
             points_expiring=(
                 _template(notifications.points_expiring)
                 if notifications.points_expiring is not None

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
+from typing import Final
 from zoneinfo import ZoneInfo
 
 
@@ -57,15 +58,47 @@ class Template:
     sms_body: str = ""
 
 
+# The built-in texts of a tier change, per channel, where the program gives none (rules:
+# every tier change notifies, by the member's contacts and consents).
+DEFAULT_TIER_UP: Final = Template(
+    email_subject="Welcome to {to_tier}, {name}",
+    email_body="Hi {name},\n\nYou have moved up from {from_tier} to {to_tier} with "
+    "{qualifying_points} qualifying points. Your balance is {balance} points.\n",
+    sms_body="You are now {to_tier}! Balance {balance} points.",
+)
+DEFAULT_TIER_DOWN: Final = Template(
+    email_subject="Your tier is now {to_tier}",
+    email_body="Hi {name},\n\nYour tier changed from {from_tier} to {to_tier} "
+    "({qualifying_points} qualifying points in the window). Your balance of {balance} points "
+    "is unchanged.\n",
+    sms_body="Your tier is now {to_tier}. Balance {balance} points.",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Templates:
     """Notification texts; placeholders: {name} {from_tier} {to_tier} {qualifying_points}
-    {next_tier} {points_to_next_tier} {balance} {points} {expires_on}."""
+    {next_tier} {points_to_next_tier} {balance} {points} {expires_on}. A tier change has
+    built-in texts (`DEFAULT_TIER_UP`, `DEFAULT_TIER_DOWN`); the expiry reminder has none."""
 
-    tier_up: Template = Template()
-    tier_down: Template = Template()
+    tier_up: Template = DEFAULT_TIER_UP
+    tier_down: Template = DEFAULT_TIER_DOWN
     points_expiring: Template | None = None
     expiry_reminder_days: int | None = None
+
+
+def defaults_in_force(templates: Templates) -> list[str]:
+    """Which built-in texts these templates use, as `tier_up email`, `tier_down sms`, ..."""
+    in_force = []
+    for name, used, default in (
+        ("tier_up", templates.tier_up, DEFAULT_TIER_UP),
+        ("tier_down", templates.tier_down, DEFAULT_TIER_DOWN),
+    ):
+        if (used.email_subject, used.email_body) == (default.email_subject, default.email_body):
+            in_force.append(f"{name} email")
+        if used.sms_body == default.sms_body:
+            in_force.append(f"{name} sms")
+    return in_force
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,10 +23,12 @@ def _program() -> None:
 def check(
     file: Path = typer.Argument(..., help="the program file (TOML)"),  # noqa: B008
 ) -> None:
-    """Check FILE; print its tiers and campaigns per version, or each error with its field."""
+    """Check FILE; print its tiers, campaigns and the built-in notification texts in force
+    per version, or each error with its field."""
     from rich.console import Console
     from rich.table import Table
 
+    from agents.rules.program import defaults_in_force
     from streams.program import WEEKDAYS, ProgramError, load_program
 
     # Piped output (CI logs) gets room for the campaign table instead of 80 columns.
@@ -60,6 +62,12 @@ def check(
             f"{version.qualifying_basis.value} over {version.window_months} months; downgrade "
             f"{version.downgrade_policy.value} (hold {version.hold_months} months); expiry "
             f"{expiry}; returns wait {version.returns_match_days} days",
+            highlight=False,
+        )
+        defaults = defaults_in_force(version.templates)
+        console.print(
+            "notifications of tier changes: "
+            + (f"built-in texts for {', '.join(defaults)}" if defaults else "the program's texts"),
             highlight=False,
         )
         if not version.campaigns:

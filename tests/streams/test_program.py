@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from agents.rules.program import DowngradePolicy, QualifyingBasis
+from agents.rules.program import (
+    DEFAULT_TIER_DOWN,
+    DEFAULT_TIER_UP,
+    DowngradePolicy,
+    QualifyingBasis,
+    defaults_in_force,
+)
 from streams.program import ProgramError, load_program, parse_program_text
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "streams" / "program.example.toml"
@@ -275,3 +281,54 @@ def test_program_check_prints_tiers_or_errors_with_exit_code_1(tmp_path: Path) -
     bad = runner.invoke(program_app, ["check", str(bad_file)])
     assert bad.exit_code == 1
     assert "tiers[2].threshold: must be greater than tiers[1]" in bad.output
+
+
+def test_a_program_without_notifications_gets_the_built_in_texts() -> None:
+    templates = parse_program_text(MINIMAL).versions[0].templates
+    assert (templates.tier_up, templates.tier_down) == (DEFAULT_TIER_UP, DEFAULT_TIER_DOWN)
+    assert defaults_in_force(templates) == [
+        "tier_up email",
+        "tier_up sms",
+        "tier_down email",
+        "tier_down sms",
+    ]
+    assert templates.points_expiring is None  # the reminder is the program's choice
+
+
+def test_a_channel_left_out_is_built_in_and_an_empty_text_turns_it_off() -> None:
+    text = (
+        MINIMAL
+        + """
+[notifications.tier_up]
+email_subject = "Up to {to_tier}"
+email_body = "Hi {name}"
+
+[notifications.tier_down]
+sms_body = ""
+"""
+    )
+    templates = parse_program_text(text).versions[0].templates
+    assert (templates.tier_up.email_subject, templates.tier_up.email_body) == (
+        "Up to {to_tier}",
+        "Hi {name}",
+    )
+    assert templates.tier_up.sms_body == DEFAULT_TIER_UP.sms_body
+    assert templates.tier_down.sms_body == ""
+    assert defaults_in_force(templates) == ["tier_up sms", "tier_down email"]
+    assert defaults_in_force(load_program(EXAMPLE).versions[0].templates) == []
+
+
+def test_program_check_says_which_built_in_texts_are_in_force(tmp_path: Path) -> None:
+    from streams.cli.program import program_app
+
+    minimal = tmp_path / "minimal.toml"
+    minimal.write_text(MINIMAL)
+    runner = CliRunner()
+    checked = runner.invoke(program_app, ["check", str(minimal)])
+    assert checked.exit_code == 0, checked.output
+    assert (
+        "built-in texts for tier_up email, tier_up sms, tier_down email, tier_down sms"
+        in checked.output
+    )
+    example = runner.invoke(program_app, ["check", str(EXAMPLE)])
+    assert "notifications of tier changes: the program's texts" in example.output

@@ -48,7 +48,25 @@ def test_downgrade_uses_the_tier_down_template_and_skips_empty_channels() -> Non
     ]
 
 
-def test_templates_missing_mean_no_notification() -> None:
+def test_a_program_without_texts_notifies_with_the_built_in_ones() -> None:
+    run = Run(program(templates=Templates()))
+    run(enrolled("e1", "2025-01-01T09:00", consent_sms=True))
+    up = {n.channel: n for n in run(sale("r1", "10000.00", "2025-01-05T12:00")).notifications}
+    assert (up[Channel.EMAIL].template, up[Channel.EMAIL].subject) == (
+        "tier_up",
+        "Welcome to Silver, Ana",
+    )
+    assert "from Member to Silver with 10,000 qualifying points" in up[Channel.EMAIL].body
+    assert up[Channel.SMS].body == "You are now Silver! Balance 10,000 points."
+    down = {n.channel: n for n in run(tick("2026-01-05")).notifications}
+    assert (down[Channel.EMAIL].template, down[Channel.EMAIL].subject) == (
+        "tier_down",
+        "Your tier is now Member",
+    )
+    assert down[Channel.SMS].body == "Your tier is now Member. Balance 10,000 points."
+
+
+def test_channels_turned_off_mean_no_notification() -> None:
     run = Run(program(templates=Templates(tier_up=Template(email_body=""))))
     run(enrolled("e1", "2025-01-01T09:00"))
     out = run(sale("r1", "10000.00", "2025-01-05T12:00"))
