@@ -98,7 +98,13 @@ def earn(
         tier_position=position,
     )
     upgrade_if_reached(
-        state, out, version, day=day, at=receipt.occurred_at, source=receipt.receipt_id
+        state,
+        out,
+        version,
+        day=day,
+        at=receipt.occurred_at,
+        source=receipt.receipt_id,
+        receipt_id=receipt.receipt_id,
     )
 
 

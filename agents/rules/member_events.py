@@ -85,7 +85,13 @@ def adjust_points(
         spend_lots(state, -points)
     if qualifying > 0:
         upgrade_if_reached(
-            state, out, version, day=day, at=event.occurred_at, source=event.event_id
+            state,
+            out,
+            version,
+            day=day,
+            at=event.occurred_at,
+            source=event.event_id,
+            event_id=event.event_id,
         )
     return True
 
@@ -150,7 +156,15 @@ def unblock(
 ) -> bool:
     """Active again; qualifying points adjusted in meanwhile may now reach a higher tier."""
     state.status = MemberStatus.ACTIVE
-    upgrade_if_reached(state, out, version, day=day, at=event.occurred_at, source=event.event_id)
+    upgrade_if_reached(
+        state,
+        out,
+        version,
+        day=day,
+        at=event.occurred_at,
+        source=event.event_id,
+        event_id=event.event_id,
+    )
     return True
 
 

@@ -22,8 +22,11 @@ def upgrade_if_reached(
     day: date,
     at: datetime,
     source: str,
+    receipt_id: str | None = None,
+    event_id: str | None = None,
 ) -> None:
-    """Real-time upgrade: qualifying points now reach a higher tier (never a downgrade here)."""
+    """Real-time upgrade: qualifying points now reach a higher tier (never a downgrade here).
+    `receipt_id` or `event_id`: the input that caused it, named by the entry bonus."""
     if state.status is not MemberStatus.ACTIVE:
         return  # blocked and closed members do not move up; a review settles them later
     supported = supported_tier_index(version, state.qualifying_points)
@@ -38,6 +41,8 @@ def upgrade_if_reached(
             at=at,
             source=source,
             reason="qualifying_points_reached",
+            receipt_id=receipt_id,
+            event_id=event_id,
         )
 
 
@@ -51,6 +56,8 @@ def change_tier(
     at: datetime,
     source: str,
     reason: str,
+    receipt_id: str | None = None,
+    event_id: str | None = None,
 ) -> None:
     current = tier_index(version, state.tier)
     up = to_index > current if current is not None else to_index > 0
@@ -72,9 +79,19 @@ def change_tier(
     else:
         state.hold_until = None
     out.tier_changes.append(change)
-    bonus = (
-        award_entry_bonus(state, out, version, to_index, day=day, at=at, source=source) if up else 0
-    )
+    bonus = 0
+    if up:
+        bonus = award_entry_bonus(
+            state,
+            out,
+            version,
+            to_index,
+            day=day,
+            at=at,
+            source=source,
+            receipt_id=receipt_id,
+            event_id=event_id,
+        )
     out.notifications.extend(tier_change_notifications(state, change, version, bonus))
 
 
@@ -87,8 +104,11 @@ def award_entry_bonus(
     day: date,
     at: datetime,
     source: str,
+    receipt_id: str | None = None,
+    event_id: str | None = None,
 ) -> int:
-    """The tier's entry bonus, at most once per tier within any window."""
+    """The tier's entry bonus, at most once per tier within any window; the entry names the
+    receipt or member event that caused the upgrade, if any."""
     target = version.tiers[to_index]
     if target.entry_bonus <= 0 or state.status is not MemberStatus.ACTIVE:
         return 0
@@ -104,6 +124,8 @@ def award_entry_bonus(
         points=target.entry_bonus,
         tier=target.name,
         multiplier=target.multiplier,
+        receipt_id=receipt_id,
+        event_id=event_id,
         description=f"Welcome to {rate_label(target)}: entry bonus {target.entry_bonus:,}",
     )
     expires_on = add_months(day, version.expiry_months) if version.expiry_months else None

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from agents.rules import Channel, Direction, LedgerKind, QualifyingBasis, Tier
 
-from .builders import TIERS, Run, enrolled, line, program, return_of, sale, silver_with
+from .builders import TIERS, Run, adjusted, enrolled, line, program, return_of, sale, silver_with
 
 
 def test_worked_example_crossing_at_24000() -> None:
@@ -127,11 +127,21 @@ def test_entry_bonus_once_per_tier_within_a_window() -> None:
     first = run(sale("r1", "10000.00", "2025-01-10T10:00"))
     bonus = [e for e in first.ledger if e.kind is LedgerKind.TIER_BONUS]
     assert [(e.points, e.entry_id) for e in bonus] == [(500, "r1:TIER_BONUS")]
+    assert [(e.receipt_id, e.event_id) for e in bonus] == [("r1", None)]  # what caused it
     # QP leave on 2025-04-10: back to Member; earning Silver again within 3 months of the
     # bonus is impossible here, so reach it again on 2025-04-11 (bonus date + window passed).
     again = run(sale("r2", "10000.00", "2025-04-11T10:00"))
     assert [c.to_tier for c in again.tier_changes] == ["Member", "Silver"]
     assert [e.points for e in again.ledger if e.kind is LedgerKind.TIER_BONUS] == [500]
+
+
+def test_an_entry_bonus_reached_by_a_member_event_names_the_event() -> None:
+    tiers = (TIERS[0], Tier("Silver", 10_000, Decimal("1.5"), entry_bonus=500), TIERS[2])
+    run = Run(program(tiers=tiers))
+    run(enrolled("e1", "2025-01-01T09:00"))
+    out = run(adjusted("e-qp", 10_000, "2025-01-10T10:00", qualifying=True))
+    bonus = [e for e in out.ledger if e.kind is LedgerKind.TIER_BONUS]
+    assert [(e.points, e.receipt_id, e.event_id) for e in bonus] == [(500, None, "e-qp")]
 
 
 def test_entry_bonus_not_repeated_inside_the_window() -> None:
