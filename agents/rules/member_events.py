@@ -84,15 +84,7 @@ def adjust_points(
     else:
         spend_lots(state, -points)
     if qualifying > 0:
-        upgrade_if_reached(
-            state,
-            out,
-            version,
-            day=day,
-            at=event.occurred_at,
-            source=event.event_id,
-            event_id=event.event_id,
-        )
+        _upgrade_if_reached(state, out, version, day, event)
     return True
 
 
@@ -156,15 +148,7 @@ def unblock(
 ) -> bool:
     """Active again; qualifying points adjusted in meanwhile may now reach a higher tier."""
     state.status = MemberStatus.ACTIVE
-    upgrade_if_reached(
-        state,
-        out,
-        version,
-        day=day,
-        at=event.occurred_at,
-        source=event.event_id,
-        event_id=event.event_id,
-    )
+    _upgrade_if_reached(state, out, version, day, event)
     return True
 
 
@@ -200,3 +184,18 @@ def anonymize(
     state.campaign_bonus.clear()
     close_waiting_returns(state, out, program)
     return True
+
+
+def _upgrade_if_reached(
+    state: MemberState, out: Outputs, version: ProgramVersion, day: date, event: MemberEvent
+) -> None:
+    """`upgrade_if_reached` caused by a member event (its entry bonus names the event)."""
+    upgrade_if_reached(
+        state,
+        out,
+        version,
+        day=day,
+        at=event.occurred_at,
+        source=event.event_id,
+        event_id=event.event_id,
+    )
