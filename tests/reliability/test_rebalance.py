@@ -42,6 +42,7 @@ class ApiProbe:
     run: Pipeline
     members: list[str]
     answers: list[tuple[float, str, bool]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # why each unanswered request failed
     stopping: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
@@ -56,10 +57,13 @@ class ApiProbe:
             if workers:
                 worker: WorkerProcess = workers[turn % len(workers)]
                 try:
-                    status, _ = worker.get(f"/members/{member}")
+                    status, body = worker.get(f"/members/{member}")
                     answered = status == 200
-                except OSError:
-                    answered = False
+                    why = f"{status} {body[:80]!r}"
+                except OSError as error:
+                    answered, why = False, repr(error)
+                if not answered:
+                    self.failures.append(f"{member} from worker {worker.web_port}: {why}")
             self.answers.append((time.monotonic(), member, answered))
             turn += 1
             self.stopping.wait(0.1)
@@ -119,6 +123,11 @@ def test_a_worker_joining_and_one_leaving_mid_stream_keep_ledger_and_member_api(
         ticks = publish_review(run.settings, load.review_date)
         run.wait_worker_caught_up()
         run.wait_sink_caught_up()
+        probe.stopping.set()
+        probe.thread.join(10)
+        # Settled: the worker left running answers for every probed member.
+        (last,) = [w for w in run.running_workers() if w not in run.retired]
+        at_the_end = {member: last.get(f"/members/{member}") for member in members}
     finally:
         probe.stopping.set()
         if probe.thread.is_alive():
@@ -150,7 +159,11 @@ def test_a_worker_joining_and_one_leaving_mid_stream_keep_ledger_and_member_api(
     )
     assert result.equal, result.summary()
     assert result.compared["ledger"] == replay.counts()["ledger"]
-    assert probe.answers and probe.answers[-1][2], "the member API must answer at the end"
+    assert probe.answers, "the member API was never asked"
+    assert {m: status for m, (status, _) in at_the_end.items()} == dict.fromkeys(members, 200), (
+        f"the member API must answer at the end: {at_the_end}; while the workers moved, "
+        f"the last failures were {probe.failures[-5:]}"
+    )
     assert gap <= LONGEST_ALLOWED_GAP
 
 
