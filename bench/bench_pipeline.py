@@ -5,10 +5,13 @@ In one run: (a) the rate at which a plain confluent-kafka consumer reads the rec
 and acknowledges them, doing nothing else (bench/faust_floor.py: what Faust alone allows),
 (a3) the worker's batch path with no Kafka at all (decode, rules, encode, member records),
 (b) the worker's sustained rate from receipts in to committed ledger entries out (one
-worker, 8 partitions), with the worker's CPU microseconds per receipt, and (c) the
-end-to-end latency p50/p99 (receipt produced -> ledger entry readable) at a steady rate.
+worker, 8 partitions), with the worker's CPU microseconds per receipt, (d) the same with
+/metrics scraped every second against without (the metrics' cost), and (c) the
+end-to-end latency p50/p99 (receipt produced -> ledger entry readable) at a steady rate:
+`--latency-rate` (2,000/s) and half of (b)'s sustained rate.
 
     .venv/bin/python -m bench.bench_pipeline [--members 100000] [--receipts 100000]
+        [--latency-rate 2000] [--metrics-rounds 2] [--skip-latency | --skip-throughput]
 
 Uses TIERFLOW_BOOTSTRAP_SERVERS if set, else starts (or reuses) the embedded broker.
 """
@@ -315,19 +318,36 @@ def faust_floor_rate(settings: Any, count: int, workdir: Path) -> dict[str, floa
     }
 
 
-def pipeline_rate(settings: Any, count: int, workdir: Path, workers: int = 1) -> dict[str, float]:
+def pipeline_rate(
+    settings: Any, count: int, workdir: Path, workers: int = 1, scrape_every: float | None = None
+) -> dict[str, float]:
     """(b) Receipts already in the topic; fresh workers; until all offsets are committed.
 
     Offsets commit only after the batch's outputs were acknowledged and its table writes
     flushed (agents/worker/checkpoint.py), so a committed receipt's ledger entries are readable.
+    With `scrape_every`, another process plays Prometheus: GET /metrics of every worker at
+    that interval (the scrapes' CPU inside the worker counts in its CPU per receipt).
     """
     import contextlib
+    import subprocess
 
     import psutil
 
+    from bench.bench_sink import SCRAPER
+
+    ports = [free_port() for _ in range(workers)]
+    every = str(scrape_every)
     with contextlib.ExitStack() as stack:
-        processes = [
-            stack.enter_context(Worker(settings, free_port(), workdir)) for _ in range(workers)
+        processes = [stack.enter_context(Worker(settings, port, workdir)) for port in ports]
+        scrapers = [
+            stack.enter_context(
+                subprocess.Popen(
+                    [sys.executable, "-c", SCRAPER, f"http://127.0.0.1:{port}/metrics", every],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+            )
+            for port in (ports if scrape_every else [])
         ]
         procs = [psutil.Process(p.process.pid) for p in processes]
         cpu0 = [proc.cpu_times() for proc in procs]
@@ -339,6 +359,9 @@ def pipeline_rate(settings: Any, count: int, workdir: Path, workers: int = 1) ->
             done = committed_total(settings, "receipts")
         elapsed = time.perf_counter() - started
         cpu1 = [proc.cpu_times() for proc in procs]
+        for scraper in scrapers:
+            scraper.kill()
+            assert scraper.communicate()[0].count("scraped") > 0, "/metrics was never scraped"
     cpu = sum((b.user - a.user) + (b.system - a.system) for a, b in zip(cpu0, cpu1, strict=True))
     return {
         "receipts": done,
@@ -346,6 +369,42 @@ def pipeline_rate(settings: Any, count: int, workdir: Path, workers: int = 1) ->
         "rate": done / elapsed,
         "cpu_us_per_receipt": cpu / max(done, 1) * 1e6,
     }
+
+
+def metrics_cost(bootstrap: str, overrides: dict[str, Any], args: Any, workdir: Path) -> None:
+    """(d) The metrics' cost to the pipeline: runs with /metrics scraped every second (15 times
+    Prometheus's default rate) and without, alternated in the same run, each on fresh topics
+    with the same receipts: the rate (best of the rounds) and the worker's CPU per receipt
+    (median). The counters behind /metrics are plain integers the worker always keeps; what
+    scraping adds is the collector reading them and the text exposition."""
+    receipts = receipts_for(args.members, args.receipts)
+    runs: dict[bool, list[dict[str, float]]] = {False: [], True: []}
+    for number in range(args.metrics_rounds):
+        # Alternated, each side first in every other round: runs later in a bench tend to be
+        # faster (a warm broker and page cache), which an unalternated order would credit.
+        for scraped in (False, True) if number % 2 == 0 else (True, False):
+            settings = settings_for(bootstrap, **overrides)
+            produce(settings, receipts)
+            runs[scraped].append(
+                pipeline_rate(
+                    settings, len(receipts), workdir, scrape_every=1.0 if scraped else None
+                )
+            )
+    best = {on: max(run["rate"] for run in runs[on]) for on in runs}
+    cpu = {on: statistics.median(run["cpu_us_per_receipt"] for run in runs[on]) for on in runs}
+    for on in runs:
+        print(
+            f"  /metrics {'scraped' if on else 'not scraped'}: receipts/s "
+            + ", ".join(f"{run['rate']:,.0f}" for run in runs[on])
+            + "; worker CPU us/receipt "
+            + ", ".join(f"{run['cpu_us_per_receipt']:,.0f}" for run in runs[on])
+        )
+    print(
+        f"(d) metrics, {args.metrics_rounds} rounds: rate x{best[True] / best[False]:.3f} "
+        f"scraped / not (best), worker CPU per receipt x{cpu[True] / cpu[False]:.3f} (median); "
+        f"goal: rate >= x0.97",
+        flush=True,
+    )
 
 
 TICK = 0.005  # seconds between the latency run's sends (and its reads of the ledger)
@@ -447,6 +506,9 @@ def main() -> None:
     parser.add_argument("--skip-latency", action="store_true", help="only (a) and (b)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes in (b)")
     parser.add_argument(
+        "--metrics-rounds", type=int, default=2, help="(d): runs with and without scrapes"
+    )
+    parser.add_argument(
         "--batch-path-against",
         metavar="REV",
         help="only (a3): this tree's batch path against revision REV's, back to back",
@@ -477,25 +539,26 @@ def run(bootstrap: str, args: Any) -> None:
         overrides["commit_interval"] = args.commit_interval
     workdir = Path(tempfile.mkdtemp(prefix="tierflow-bench-"))
 
+    rates = [args.latency_rate]
     if not args.skip_throughput:
-        throughput(bootstrap, overrides, args, workdir)
-    if not args.skip_latency:
+        sustained = throughput(bootstrap, overrides, args, workdir)
+        rates.append(int(sustained / 2))  # the goal's "half the sustained rate"
+        if args.metrics_rounds:
+            metrics_cost(bootstrap, overrides, args, workdir)
+    for rate in rates if not args.skip_latency else []:
         steady = latency(
-            settings_for(bootstrap, **overrides),
-            args.members,
-            args.latency_rate,
-            args.latency_seconds,
-            workdir,
+            settings_for(bootstrap, **overrides), args.members, rate, args.latency_seconds, workdir
         )
         print(
-            f"(c) latency at {args.latency_rate}/s: p50 {steady['p50_ms']:.0f} ms, "
+            f"(c) latency at {rate}/s: p50 {steady['p50_ms']:.0f} ms, "
             f"p99 {steady['p99_ms']:.0f} ms ({steady['measured']}/{steady['receipts']} measured)",
             flush=True,
         )
     print(f"load average during the run: {os.getloadavg()}; worker logs: {workdir}")
 
 
-def throughput(bootstrap: str, overrides: dict[str, Any], args: Any, workdir: Path) -> None:
+def throughput(bootstrap: str, overrides: dict[str, Any], args: Any, workdir: Path) -> float:
+    """(a), (a2), (a3) and (b); returns (b), the worker's sustained rate."""
     settings = settings_for(bootstrap, **overrides)
     receipts = receipts_for(args.members, args.receipts)
     produce_seconds = produce(settings, receipts)
@@ -520,9 +583,11 @@ def throughput(bootstrap: str, overrides: dict[str, Any], args: Any, workdir: Pa
         f"{pipeline['seconds']:.1f}s = "
         f"{pipeline['rate']:,.0f} receipts/s; ratio (b)/(a) = {pipeline['rate'] / baseline:.3f}, "
         f"(b)/(a2) = {pipeline['rate'] / max(floor['rate'], 1e-9):.2f}; "
-        f"worker CPU {pipeline['cpu_us_per_receipt']:,.0f} us/receipt",
+        f"worker CPU {pipeline['cpu_us_per_receipt']:,.0f} us/receipt "
+        f"= x{pipeline['cpu_us_per_receipt'] / floor['cpu_us_per_receipt']:.2f} the bare agent's",
         flush=True,
     )
+    return float(pipeline["rate"])
 
 
 if __name__ == "__main__":

@@ -462,7 +462,7 @@ def _consume_only(settings: Any, expected: int) -> float:
 
 
 # Prometheus, played by another process: GET /metrics every SCRAPE_EVERY s until killed.
-_SCRAPER = """
+SCRAPER = """
 import sys, time, urllib.request
 while True:
     time.sleep(float(sys.argv[2]))
@@ -517,7 +517,7 @@ def _ingest_run(settings: Any, path: Path, *, endpoint: bool) -> tuple[float, fl
         assert server is not None
         url = f"http://127.0.0.1:{server.port}/metrics"
         scraper = subprocess.Popen(
-            [sys.executable, "-c", _SCRAPER, url, str(SCRAPE_EVERY)],
+            [sys.executable, "-c", SCRAPER, url, str(SCRAPE_EVERY)],
             stdout=subprocess.PIPE,
             text=True,
         )
