@@ -18,7 +18,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 TEXT_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s pid=%(process)d %(message)s"
-_EVENT = re.compile(r"^([a-z][a-z0-9_]*)((?: [a-z_][a-z0-9_]*=\S*)+)$")
+# `name key=value ...` (the worker's shape) or `event=name key=value ...` (the sink's).
+_EVENT = re.compile(
+    r"^([a-z][a-z0-9_]*)((?: [a-z_][a-z0-9_]*=\S*)+)$"
+    r"|^event=([a-z][a-z0-9_]*)((?: [a-z_][a-z0-9_]*=\S*)*)$"
+)
 _FIELD = re.compile(r" ([a-z_][a-z0-9_]*)=(\S*)")
 
 
@@ -34,8 +38,10 @@ class JsonFormatter(logging.Formatter):
         }
         shaped = _EVENT.match(message)
         if shaped:
-            line["event"] = shaped.group(1)
-            line["fields"] = dict(_FIELD.findall(shaped.group(2)))
+            worker_shaped = shaped.group(1) is not None
+            line["event"] = shaped.group(1) if worker_shaped else shaped.group(3)
+            fields = shaped.group(2) if worker_shaped else shaped.group(4)
+            line["fields"] = dict(_FIELD.findall(fields))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)

@@ -201,7 +201,9 @@ def test_sink_metrics_follow_what_was_sent_and_status_reports_the_whole(
     lines = sink.log_path.read_text().splitlines()
     logged = [json.loads(line) for line in lines]  # every line one JSON object
     assert {"ts", "level", "logger", "pid", "message"} <= set(logged[0])
-    assert any(line["message"].startswith("event=assigned") for line in logged)
+    assigned = [line for line in logged if line["message"].startswith("event=assigned")]
+    assert assigned and assigned[0]["event"] == "assigned"
+    assert set(assigned[0]["fields"]) == {"partitions"}
 
 
 def _stored(path: Path) -> dict[str, int]:

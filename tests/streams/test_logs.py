@@ -22,6 +22,13 @@ def test_a_key_value_message_becomes_an_event_with_fields() -> None:
     assert (body["level"], body["logger"]) == ("INFO", "tierflow.worker")
 
 
+def test_the_sinks_event_key_value_messages_split_the_same_way() -> None:
+    body = json.loads(JsonFormatter().format(record("event=assigned partitions=%d", 8)))
+    assert (body["event"], body["fields"]) == ("assigned", {"partitions": "8"})
+    bare = json.loads(JsonFormatter().format(record("event=stopping")))
+    assert (bare["event"], bare["fields"]) == ("stopping", {})
+
+
 def test_any_other_message_keeps_its_text_and_the_stable_keys() -> None:
     body = json.loads(JsonFormatter().format(record("Recovery complete")))
     assert body["message"] == "Recovery complete" and "event" not in body
