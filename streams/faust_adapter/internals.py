@@ -231,12 +231,27 @@ class BulkRecovery:
                 offsets[tp] = fresh[-1].offset
                 self.applied += len(fresh)
                 applied = True
-        if applied and recovery.in_recovery and not recovery.need_recovery():
-            # What Faust's own recovery loop does when the last record is in.
+        if (
+            applied
+            and recovery.in_recovery
+            and _measured(recovery)
+            and not recovery.need_recovery()
+        ):
+            # What Faust's own recovery loop does when the last record is in: end it, and wake
+            # the recovery that waits for it. A pulse, as Faust's loop gives (it clears the
+            # event at once): left set, it would end the next recovery before it read anything.
             recovery.flush_buffers()
             recovery._set_recovery_ended()
             recovery.signal_recovery_end.set()
+            recovery.signal_recovery_end.clear()
         return rest
+
+
+def _measured(recovery: Any) -> bool:
+    """Whether Faust has the highwater of every partition it recovers. It marks a recovery
+    started before it asks the broker for them (and drops a partition's at revocation), and
+    until then `need_recovery()` says False for the partitions it has not measured."""
+    return all(tp in recovery.active_highwaters for tp in recovery.active_tps)
 
 
 def recovery_remaining(app: Any) -> int:
