@@ -245,7 +245,7 @@ class LiveWorker:
         """A rebalance: a new epoch first (no batch of the old one starts its checkpoint),
         then wait for the one under way: its member records reach the changelog before any
         partition can move (agents/worker/checkpoint.py)."""
-        self.intake.revoke()
+        self.io.revoke()
         await self.checkpoint.settle()
 
     async def stop(self) -> None:

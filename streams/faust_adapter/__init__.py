@@ -46,6 +46,11 @@ class Adapter:
         """One fetch's records: inputs to the intake, recovering changelogs to the table."""
         return self.recovery.take(self.intake.take(records, epoch))
 
+    def revoke(self) -> None:
+        """A rebalance begins (Faust's `on_partitions_revoked`)."""
+        self.intake.revoke()
+        self.recovery.revoke()
+
     def close(self) -> None:
         self.outputs.close()
         self.intake.runs.close()

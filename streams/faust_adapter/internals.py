@@ -237,14 +237,18 @@ class BulkRecovery:
             and _measured(recovery)
             and not recovery.need_recovery()
         ):
-            # What Faust's own recovery loop does when the last record is in: end it, and wake
-            # the recovery that waits for it. A pulse, as Faust's loop gives (it clears the
-            # event at once): left set, it would end the next recovery before it read anything.
+            # What Faust's own recovery loop does when the last record is in (left set until
+            # the next rebalance's `revoke`, should Faust not be waiting for it yet).
             recovery.flush_buffers()
             recovery._set_recovery_ended()
             recovery.signal_recovery_end.set()
-            recovery.signal_recovery_end.clear()
         return rest
+
+    def revoke(self) -> None:
+        """A rebalance begins: the end of the last recovery must not end the next one before
+        it has read anything. (Faust's own loop clears the event only when a record or its
+        5 s timeout next wakes it, and the changelog records come here instead.)"""
+        self.app.tables.recovery.signal_recovery_end.clear()
 
 
 def _measured(recovery: Any) -> bool:

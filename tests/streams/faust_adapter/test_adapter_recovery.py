@@ -102,7 +102,10 @@ async def _recovery_ends_at_the_highwater() -> None:
     assert store.rows == {b"M2": b"two", b"M9": b"nine"}  # the tombstone deleted M1
     assert recovery.active_offsets[active] == 2
     assert not recovery.in_recovery and recovery.flushed
-    # A pulse: left set, the event would end the next recovery before it read a record.
+    # Left set for a recovery not waiting yet; the next rebalance clears it, or it would end
+    # the next recovery before that read a record.
+    assert recovery.signal_recovery_end.is_set()
+    bulk(recovery, store).revoke()
     assert not recovery.signal_recovery_end.is_set()
 
 
