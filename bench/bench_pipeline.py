@@ -168,11 +168,16 @@ def committed_total(settings: Any, topic_name: str, group: str | None = None) ->
     return total
 
 
-def apply_path_rate(receipts: list[Any], partitions: int, batch: int = 2_000) -> dict[str, float]:
+def apply_path_rate(
+    receipts: list[Any], partitions: int, batch: int = 2_000, worker_collector: bool = True
+) -> dict[str, float]:
     """(a3) The worker's batch path with no Kafka at all, in this process: the use case
     (decode, checks, rules, outputs and member snapshots encoded) over batches of `batch`
-    receipts, and member records to bytes and back (a dict for the table). Per core:
-    receipts per second of this process's CPU time."""
+    receipts, and member records to bytes and back (a dict for the table), with the garbage
+    collector set as the worker sets it (`streams/collector.py`; `worker_collector=False`
+    keeps Python's defaults). Per core: receipts per second of this process's CPU time."""
+    from contextlib import nullcontext
+
     from agents.usecase import (
         RECEIPTS,
         InputMessage,
@@ -182,6 +187,7 @@ def apply_path_rate(receipts: list[Any], partitions: int, batch: int = 2_000) ->
         partition_of,
     )
     from schemas.codec import Codec
+    from streams.collector import collecting_for_batches
     from streams.program import load_program
     from streams.settings import TOPIC_NAMES
 
@@ -200,14 +206,15 @@ def apply_path_rate(receipts: list[Any], partitions: int, batch: int = 2_000) ->
         return MemberRecord.from_bytes(raw) if raw is not None else None
 
     index = ReviewIndex()
-    started = time.process_time()
-    for first in range(0, len(messages), batch):
-        result = MemberBatch(program, codec, index, load, TOPIC_NAMES, partitions).apply_all(
-            messages[first : first + batch]
-        )
-        for member_id, (_partition, record) in result.records.items():
-            table[member_id] = record.to_bytes()
-    cpu = time.process_time() - started
+    with collecting_for_batches() if worker_collector else nullcontext():
+        started = time.process_time()
+        for first in range(0, len(messages), batch):
+            result = MemberBatch(program, codec, index, load, TOPIC_NAMES, partitions).apply_all(
+                messages[first : first + batch]
+            )
+            for member_id, (_partition, record) in result.records.items():
+                table[member_id] = record.to_bytes()
+        cpu = time.process_time() - started
     return {"rate": len(messages) / cpu, "cpu_us_per_receipt": cpu / len(messages) * 1e6}
 
 

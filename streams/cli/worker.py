@@ -20,12 +20,11 @@ def worker(
     member's state moves with its partition through the table's changelog. SIGTERM stops
     the worker gracefully (the current batch is committed first).
     """
-    import gc
-
     import faust
 
     from streams.app import create_app
     from streams.broker.topics import TopicError, create_topics
+    from streams.collector import settle_for_batches
     from streams.logs import configure, logging_config
     from streams.settings import Settings
 
@@ -43,10 +42,8 @@ def worker(
         hint = "TIERFLOW_SASL_*" if refused else "TIERFLOW_BOOTSTRAP_SERVERS"
         raise typer.BadParameter(str(error), param_hint=hint) from None
     app = create_app(settings)
-    # Everything imported and built so far lives as long as the worker: out of the cyclic
-    # collector's sight, a full collection no longer walks it (docs/benchmarks.md, Latency).
-    gc.collect()
-    gc.freeze()
+    # Everything built so far lives as long as the worker; what comes is batches.
+    settle_for_batches()
     faust.Worker(
         app,
         loglevel=loglevel,

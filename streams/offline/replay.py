@@ -12,10 +12,8 @@ compares two programs' results.
 
 from __future__ import annotations
 
-import gc
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -41,23 +39,10 @@ from agents.usecase.order import record_timestamp
 from agents.worker.ticks import tick_messages
 from schemas.codec import default_codec
 from schemas.jsonl import FileLine, read_jsonl_lines
+from streams.collector import collecting_for_batches
 from streams.settings import TOPIC_NAMES
 
 BATCH = 5_000  # messages per use-case batch (any size gives the same result)
-
-
-@contextmanager
-def _fewer_collections() -> Iterator[None]:
-    """A replay allocates millions of small objects that live to the end; the cyclic
-    collector's default thresholds spend a fifth of the time re-scanning them."""
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(200_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 @dataclass(slots=True)
@@ -169,7 +154,7 @@ class Replay:
         )
 
     def _apply(self, messages: list[InputMessage]) -> None:
-        with _fewer_collections():
+        with collecting_for_batches():
             self._run(list(in_apply_order(messages)))
 
     def _run(self, messages: list[InputMessage]) -> None:
