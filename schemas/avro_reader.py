@@ -4,14 +4,18 @@ Nearly every input is a receipt, and fastavro builds a dict per receipt and per 
 then turned into the core's dataclasses; this reads the bytes straight into them, and shares
 the checked `LineItem` of a line whose bytes were seen before (the same product at the same
 price and quantity comes back receipt after receipt; a `LineItem` is immutable). It returns
-only a plainly well-formed receipt whose lines pass `check_line`: anything else (truncated,
-a negative length, an unknown union branch, a block-sized array, bad UTF-8, a line that
-breaks the contract, ...) raises `Unreadable`, and the codec reads the message with fastavro
-and checks it in full, which reads it the same way or names the error.
+only a plainly well-formed receipt whose lines pass `check_line`, from a body in canonical
+form (as fastavro writes it: shortest varints and decimals, the lines in one block), so that
+the body's digest is the receipt's fingerprint (`schemas.codec.receipt_digest`). Anything
+else (truncated, a negative length, an unknown union branch, a block-sized array, bad UTF-8,
+a line that breaks the contract, a longer encoding than needed, ...) raises `Unreadable`,
+and the codec reads the message with fastavro and checks it in full, which reads it the
+same way or names the error.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Final
 
 from agents.rules.events import LineItem, Receipt, ReceiptKind
@@ -47,6 +51,8 @@ def _long(data: bytes, pos: int) -> tuple[int, int]:
             break
     else:
         raise Unreadable("a varint longer than 10 bytes")
+    if byte == 0:  # a last group of zeros: longer than it needs to be, so not canonical
+        raise Unreadable("a varint in more bytes than its value needs")
     if unsigned >> 64:
         raise Unreadable("a varint beyond 64 bits")
     return (unsigned >> 1) ^ -(unsigned & 1), pos
@@ -88,6 +94,14 @@ def _optional_string(data: bytes, pos: int) -> tuple[str | None, int]:
     raise Unreadable("an unknown union branch")
 
 
+def _money(raw: bytes, field: str) -> Decimal:
+    """A decimal(12, 2) >= 0 in its shortest two's complement: a sign byte only where the
+    next byte's top bit is set (fastavro's form). Anything else is not canonical."""
+    if raw[0] >= 0x80 or (raw[0] == 0 and len(raw) > 1 and raw[1] < 0x80):
+        raise Unreadable(f"{field} is negative or not in its shortest form")
+    return money(raw, field)
+
+
 def _line(data: bytes, pos: int) -> tuple[LineItem, int]:
     """The line at `pos` and where it ends: a line seen before, or one read and checked."""
     seen = _LINES.get(data[pos : pos + _PREFIX])
@@ -109,8 +123,8 @@ def _new_line(data: bytes, start: int) -> tuple[LineItem, int]:
         sku,
         category,
         quantity,
-        money(data[unit_price_start:unit_price_end], "lines[].unit_price"),
-        money(data[amount_start:end], "lines[].amount"),
+        _money(data[unit_price_start:unit_price_end], "lines[].unit_price"),
+        _money(data[amount_start:end], "lines[].amount"),
     )
     check_line(line, 0)  # a line that fails is not kept; the full check names it
     if len(_LINES) >= _LINES_LIMIT:
@@ -136,15 +150,16 @@ def read_receipt(data: bytes, pos: int) -> Receipt:
             raise Unreadable("an unknown receipt kind")
         original_receipt_id, pos = _optional_string(data, pos + 1)
         lines: list[LineItem] = []
-        while True:
-            count, pos = _long(data, pos)
-            if count == 0:
-                break
-            if count < 0:
-                raise Unreadable("a block-sized array")
+        count, pos = _long(data, pos)
+        if count < 0:
+            raise Unreadable("a block-sized array")
+        if count:  # canonical: every line in one block, then the empty block
             for _ in range(count):
                 line, pos = _line(data, pos)
                 lines.append(line)
+            if data[pos] != 0:
+                raise Unreadable("lines in more than one block")
+            pos += 1
         total_start, pos = _end_of_bytes(data, pos)
         if pos != len(data):
             raise Unreadable("trailing bytes")
@@ -156,7 +171,7 @@ def read_receipt(data: bytes, pos: int) -> Receipt:
             currency,
             _KINDS[kind >> 1],
             tuple(lines),
-            money(data[total_start:pos], "total"),
+            _money(data[total_start:pos], "total"),
             terminal_id,
             original_receipt_id,
         )

@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
+from agents.rules.events import Receipt, ReceiptKind
 from agents.rules.outputs import (
     Channel,
     Direction,
@@ -24,7 +25,7 @@ from agents.rules.outputs import (
     Notification,
     TierChange,
 )
-from schemas.avro_values import decimal_bytes, enum_symbols
+from schemas.avro_values import decimal_bytes, enum_symbols, money_bytes
 from schemas.records import MemberSnapshot
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -145,6 +146,45 @@ _DIRECTIONS: Final = _members(Direction, "TierChange", "direction")
 _CHANNELS: Final = _members(Channel, "Notification", "channel")
 # The view's status is text, looked up as it is (as fastavro looks it up).
 _MEMBER_STATUSES: Final = _symbols("MemberSnapshot", "status")
+
+
+_RECEIPT_KINDS: Final = _members(ReceiptKind, "Receipt", "kind")
+
+
+def _money(value: Decimal, field: str) -> bytes:
+    raw = money_bytes(value, field)
+    return _BYTE[len(raw) << 1] + raw  # a decimal(12, 2) is at most 6 bytes
+
+
+def receipt_body(receipt: Receipt) -> bytes:
+    """A receipt's body in `Receipt.avsc`: what the codec's fingerprint digests for a receipt
+    it did not read from such a body (schemas.fingerprint). Unchecked: `Codec.encode` checks
+    a receipt before writing it, with fastavro."""
+    lines = receipt.lines
+    parts = [
+        string_bytes(receipt.receipt_id),
+        string_bytes(receipt.member_id),
+        string_bytes(receipt.store_id),
+        optional_string_bytes(receipt.terminal_id),
+        timestamp_bytes(receipt.occurred_at),
+        string_bytes(receipt.currency),
+        _member_index(_RECEIPT_KINDS, receipt.kind, ReceiptKind),
+        optional_string_bytes(receipt.original_receipt_id),
+    ]
+    if lines:  # one block of all the lines, then the empty block that ends the array
+        parts.append(long_bytes(len(lines)))
+        for line in lines:
+            if type(line.quantity) is not int:
+                raise TypeError(f"quantity is a {type(line.quantity).__name__}, not an int")
+            parts += (
+                string_bytes(line.sku),
+                string_bytes(line.category),
+                long_bytes(line.quantity),
+                _money(line.unit_price, "lines[].unit_price"),
+                _money(line.amount, "lines[].amount"),
+            )
+    parts += (_BYTE[0], _money(receipt.total, "total"))
+    return b"".join(parts)
 
 
 def ledger_entry_body(entry: LedgerEntry) -> bytes:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from hashlib import blake2b
 from io import BytesIO
 from pathlib import Path
 from typing import Any, Final, Protocol, cast
@@ -21,7 +22,7 @@ from typing import Any, Final, Protocol, cast
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-from agents.rules.events import MemberEvent, Receipt
+from agents.rules.events import MemberEvent, Receipt, fingerprinted
 from schemas.avro_reader import Unreadable, read_receipt
 from schemas.avro_values import (
     ENCODERS,
@@ -31,7 +32,7 @@ from schemas.avro_values import (
     moment,
     receipt_from_raw,
 )
-from schemas.avro_writer import BODY_WRITERS
+from schemas.avro_writer import BODY_WRITERS, receipt_body
 from schemas.checks import (
     CheckFailed,
     check_date,
@@ -358,7 +359,8 @@ class Codec:
                     check_receipt(receipt, lines_checked=True)
                 except CheckFailed as failed:
                     raise CodecError("invalid_receipt", str(failed), failed.field) from None
-                return receipt
+                # The reader takes only a body in canonical form: its digest is the receipt's.
+                return fingerprinted(receipt, receipt_digest(memoryview(data)[offset:]))
         return self._decode_receipt_with_fastavro(data)
 
     def _decode_receipt_with_fastavro(self, data: bytes) -> Receipt:
@@ -369,7 +371,9 @@ class Codec:
             check_receipt(receipt)
         except CheckFailed as failed:
             raise CodecError("invalid_receipt", str(failed), failed.field) from None
-        return receipt
+        # Another writer schema, or a body not in canonical form: the digest of the canonical
+        # body of what was read, so the receipt's fingerprint does not depend on its writer.
+        return fingerprinted(receipt, receipt_digest(receipt_body(receipt)))
 
     def decode_member_event(self, data: bytes) -> MemberEvent:
         """A checked `MemberEvent`, or `CodecError`."""
@@ -456,6 +460,19 @@ class Codec:
                 "message_too_large", f"{name} is {body.tell()} bytes; at most {MAX_MESSAGE_BYTES}"
             )
         return body.getvalue()
+
+
+_BLAKE2B_12: Final = blake2b(digest_size=12)
+
+
+def receipt_digest(body: bytes | memoryview) -> bytes:
+    """A receipt's fingerprint (agents.rules.idempotency): 12 bytes of BLAKE2b of its body in
+    `Receipt.avsc` written canonically (as fastavro writes it: shortest varints, a decimal's
+    shortest two's complement, the lines in one block). Equal receipts have one canonical body,
+    so one digest, whatever bytes or writer schema they arrived with."""
+    digest = _BLAKE2B_12.copy()
+    digest.update(body)
+    return digest.digest()
 
 
 @cache

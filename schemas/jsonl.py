@@ -125,6 +125,8 @@ def _json_object(obj: Any) -> dict[str, Any]:
         raise CodecError("unencodable", f"no JSON form for a {type(obj).__name__}")
     result: dict[str, Any] = {}
     for field in fields(obj):
+        if not field.init:
+            continue  # derived by the codec (a receipt's fingerprint), not part of the message
         value = getattr(obj, field.name)
         if value is not None:
             result[field.name] = _json_value(field.name, value)

@@ -5,7 +5,7 @@ Plain frozen dataclasses; the codec (schemas/) builds them from validated wire r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -37,6 +37,17 @@ class Receipt:
     total: Decimal
     terminal_id: str | None = None
     original_receipt_id: str | None = None
+    # The digest of the receipt's canonical wire form, when the codec decoded it: see
+    # `agents.rules.idempotency.receipt_fingerprint`. Not part of the receipt's value (equal
+    # receipts compare equal with or without it), and not copied by `dataclasses.replace`
+    # (a changed receipt is another content): set only by `fingerprinted`.
+    fingerprint: bytes = field(default=b"", init=False, compare=False, repr=False)
+
+
+def fingerprinted(receipt: Receipt, digest: bytes) -> Receipt:
+    """`receipt` carrying `digest` as its fingerprint (for the codec, which decoded it)."""
+    object.__setattr__(receipt, "fingerprint", digest)  # frozen: set once, before anyone reads it
+    return receipt
 
 
 class MemberEventType(StrEnum):

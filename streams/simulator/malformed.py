@@ -128,6 +128,7 @@ def _header_length(framed: bytes) -> int:
 def _avro_fields(record: Receipt | MemberEvent) -> dict[str, Any]:
     fields = asdict(record)
     if isinstance(record, Receipt):
+        del fields["fingerprint"]  # the codec's, not a field of the message
         fields["kind"] = record.kind.value
     else:
         fields["type"] = record.type.value
