@@ -157,9 +157,9 @@ def _money(value: Decimal, field: str) -> bytes:
 
 
 def receipt_body(receipt: Receipt) -> bytes:
-    """A receipt's body in `Receipt.avsc`: what the codec's fingerprint digests for a receipt
-    it did not read from such a body (schemas.fingerprint). Unchecked: `Codec.encode` checks
-    a receipt before writing it, with fastavro."""
+    """A decoded, checked receipt's body in `Receipt.avsc`, written canonically: what
+    `schemas.codec.receipt_digest` digests for a receipt not read from such a body.
+    (`Codec.encode` writes receipts with fastavro, after checking them.)"""
     lines = receipt.lines
     parts = [
         string_bytes(receipt.receipt_id),
@@ -174,8 +174,6 @@ def receipt_body(receipt: Receipt) -> bytes:
     if lines:  # one block of all the lines, then the empty block that ends the array
         parts.append(long_bytes(len(lines)))
         for line in lines:
-            if type(line.quantity) is not int:
-                raise TypeError(f"quantity is a {type(line.quantity).__name__}, not an int")
             parts += (
                 string_bytes(line.sku),
                 string_bytes(line.category),
